@@ -1,0 +1,383 @@
+package dev.vdisk.backend;
+
+import dev.vdisk.api.BlockCapabilities;
+import dev.vdisk.api.BlockDevice;
+import dev.vdisk.api.BlockDeviceException;
+import dev.vdisk.api.BlockDeviceException.Reason;
+import dev.vdisk.api.Geometry;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.StampedLock;
+import net.openhft.chronicle.bytes.BytesStore;
+import net.openhft.chronicle.core.UnsafeMemory;
+
+/**
+ * A sparse disk in off-heap memory. The disk is cut into chunks that are allocated on first write;
+ * a chunk never written reads as zeroes and costs only one slot in the chunk table, so a 64 GiB
+ * disk can live on a much smaller machine as long as little of it is written. Discard and
+ * write-zeroes with unmap free whole chunks.
+ *
+ * <p>Concurrency: reads and writes from any number of threads run under the shared side of one
+ * {@link StampedLock}; freeing a chunk (discard, unmap, resize, close) takes the exclusive side, so
+ * no copy can touch memory that is being freed. Chunk allocation races are settled with a CAS.
+ */
+public final class RamDisk implements BlockDevice {
+  /**
+   * Chunk size: small enough that scattered 4 KiB writes stay cheap, large enough for few slots.
+   */
+  public static final int DEFAULT_CHUNK_SIZE = 64 * 1024;
+
+  private static final UnsafeMemory MEMORY = UnsafeMemory.MEMORY;
+
+  private final int chunkShift;
+  private final int chunkSize;
+  private final int blockSize;
+  private final StampedLock lock = new StampedLock();
+  private final CopyOnWriteArrayList<SizeListener> sizeListeners = new CopyOnWriteArrayList<>();
+  private volatile AtomicLongArray chunks;
+  private volatile long size;
+  private volatile boolean closed;
+
+  private RamDisk(long size, int blockSize, int chunkSize) {
+    if (blockSize != 512 && blockSize != 2048 && blockSize != 4096) {
+      throw new IllegalArgumentException(
+          "block size " + blockSize + " (expected 512, 2048 or 4096)");
+    }
+    if (chunkSize < blockSize || Integer.bitCount(chunkSize) != 1) {
+      throw new IllegalArgumentException(
+          "chunk size " + chunkSize + " (expected a power of two >= block size " + blockSize + ")");
+    }
+    checkSize(size, blockSize);
+    this.blockSize = blockSize;
+    this.chunkSize = chunkSize;
+    this.chunkShift = Integer.numberOfTrailingZeros(chunkSize);
+    this.size = size;
+    this.chunks = new AtomicLongArray(chunkCount(size));
+  }
+
+  /** A zero-filled sparse RAM disk of {@code size} bytes with 512-byte blocks. */
+  public static RamDisk create(long size) {
+    return new RamDisk(size, 512, DEFAULT_CHUNK_SIZE);
+  }
+
+  public static RamDisk create(long size, int blockSize) {
+    return new RamDisk(size, blockSize, Math.max(DEFAULT_CHUNK_SIZE, blockSize));
+  }
+
+  public static RamDisk create(long size, int blockSize, int chunkSize) {
+    return new RamDisk(size, blockSize, chunkSize);
+  }
+
+  private static void checkSize(long size, int blockSize) {
+    if (size <= 0 || size % blockSize != 0) {
+      throw new IllegalArgumentException(
+          "RAM disk size "
+              + size
+              + " (expected: > 0 and a multiple of block size "
+              + blockSize
+              + ")");
+    }
+  }
+
+  private int chunkCount(long bytes) {
+    long n = (bytes + chunkSize - 1) >>> chunkShift;
+    if (n > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(
+          "RAM disk size " + bytes + " needs " + n + " chunks of " + chunkSize + " (too many)");
+    }
+    return (int) n;
+  }
+
+  @Override
+  public long size() {
+    return size;
+  }
+
+  @Override
+  public int blockSize() {
+    return blockSize;
+  }
+
+  @Override
+  public boolean isReadOnly() {
+    return false;
+  }
+
+  @Override
+  public BlockCapabilities capabilities() {
+    return new BlockCapabilities(false, true, true, true, true, 1L << 40, chunkSize);
+  }
+
+  @Override
+  public Geometry geometry() {
+    return blockSize == 2048 ? Geometry.forCdrom(size) : Geometry.forHardDisk(size, blockSize);
+  }
+
+  /** Bytes of memory currently allocated to chunks. */
+  public long allocatedBytes() {
+    long stamp = lock.readLock();
+    try {
+      AtomicLongArray c = chunks;
+      long n = 0;
+      for (int i = 0; i < c.length(); i++) {
+        if (c.get(i) != 0) {
+          n++;
+        }
+      }
+      return n * chunkSize;
+    } finally {
+      lock.unlockRead(stamp);
+    }
+  }
+
+  @Override
+  public void read(long offset, BytesStore<?, ?> dst, long dstOffset, int length)
+      throws BlockDeviceException {
+    checkRange(offset, length);
+    long dstAddress = storeAddress(dst, dstOffset, length, offset);
+    long stamp = lock.readLock();
+    try {
+      checkOpen(offset, length);
+      AtomicLongArray c = chunks;
+      long pos = offset;
+      long remaining = length;
+      while (remaining > 0) {
+        int index = (int) (pos >>> chunkShift);
+        int within = (int) (pos & (chunkSize - 1));
+        int n = (int) Math.min(remaining, chunkSize - within);
+        long chunk = c.get(index);
+        if (chunk == 0) {
+          MEMORY.setMemory(dstAddress, n, (byte) 0);
+        } else {
+          MEMORY.copyMemory(chunk + within, dstAddress, n);
+        }
+        pos += n;
+        dstAddress += n;
+        remaining -= n;
+      }
+    } finally {
+      lock.unlockRead(stamp);
+    }
+  }
+
+  @Override
+  public void write(long offset, BytesStore<?, ?> src, long srcOffset, int length)
+      throws BlockDeviceException {
+    checkRange(offset, length);
+    long srcAddress = storeAddress(src, srcOffset, length, offset);
+    long stamp = lock.readLock();
+    try {
+      checkOpen(offset, length);
+      AtomicLongArray c = chunks;
+      long pos = offset;
+      long remaining = length;
+      while (remaining > 0) {
+        int index = (int) (pos >>> chunkShift);
+        int within = (int) (pos & (chunkSize - 1));
+        int n = (int) Math.min(remaining, chunkSize - within);
+        MEMORY.copyMemory(srcAddress, chunkForWrite(c, index) + within, n);
+        pos += n;
+        srcAddress += n;
+        remaining -= n;
+      }
+    } finally {
+      lock.unlockRead(stamp);
+    }
+  }
+
+  private long chunkForWrite(AtomicLongArray c, int index) {
+    long chunk = c.get(index);
+    if (chunk != 0) {
+      return chunk;
+    }
+    long fresh = MEMORY.allocate(chunkSize);
+    MEMORY.setMemory(fresh, chunkSize, (byte) 0);
+    if (c.compareAndSet(index, 0, fresh)) {
+      return fresh;
+    }
+    MEMORY.freeMemory(fresh, chunkSize);
+    return c.get(index);
+  }
+
+  @Override
+  public void flush() throws BlockDeviceException {
+    if (closed) {
+      throw new BlockDeviceException(Reason.IO_ERROR, "RAM disk is closed", 0, 0);
+    }
+  }
+
+  @Override
+  public void discard(long offset, long length) throws BlockDeviceException {
+    zeroRange(offset, length, true);
+  }
+
+  @Override
+  public void writeZeroes(long offset, long length, boolean mayUnmap) throws BlockDeviceException {
+    zeroRange(offset, length, mayUnmap);
+  }
+
+  @Override
+  public void secureErase(long offset, long length) throws BlockDeviceException {
+    // Freed chunks are zeroed again on reuse, and partial chunks are overwritten with zeroes, so
+    // nothing of the old data survives in this process's view.
+    zeroRange(offset, length, true);
+  }
+
+  /** Zeroes the range; whole chunks inside it are freed when {@code free} is set. */
+  private void zeroRange(long offset, long length, boolean free) throws BlockDeviceException {
+    checkRange(offset, length);
+    long stamp = lock.writeLock();
+    try {
+      checkOpen(offset, length);
+      AtomicLongArray c = chunks;
+      long pos = offset;
+      long end = offset + length;
+      while (pos < end) {
+        int index = (int) (pos >>> chunkShift);
+        int within = (int) (pos & (chunkSize - 1));
+        int n = (int) Math.min(end - pos, chunkSize - within);
+        long chunk = c.get(index);
+        if (chunk != 0) {
+          if (free && n == chunkSize) {
+            c.set(index, 0);
+            MEMORY.freeMemory(chunk, chunkSize);
+          } else {
+            MEMORY.setMemory(chunk + within, n, (byte) 0);
+          }
+        }
+        pos += n;
+      }
+    } finally {
+      lock.unlockWrite(stamp);
+    }
+  }
+
+  @Override
+  public long extent(long offset, long maxLength) throws BlockDeviceException {
+    if (offset < 0 || offset >= size || maxLength <= 0) {
+      throw new BlockDeviceException(
+          Reason.OUT_OF_RANGE,
+          "extent query outside the disk of " + size + " bytes",
+          offset,
+          maxLength);
+    }
+    long stamp = lock.readLock();
+    try {
+      AtomicLongArray c = chunks;
+      long end = Math.min(size, offset + maxLength);
+      boolean data = c.get((int) (offset >>> chunkShift)) != 0;
+      long pos = offset;
+      while (pos < end && (c.get((int) (pos >>> chunkShift)) != 0) == data) {
+        pos = ((pos >>> chunkShift) + 1) << chunkShift;
+      }
+      long run = Math.min(pos, end) - offset;
+      return data ? run : -run;
+    } finally {
+      lock.unlockRead(stamp);
+    }
+  }
+
+  /**
+   * Changes the disk's size at run time. Growing adds zeroes; shrinking frees the chunks past the
+   * new end. Size listeners are told afterwards (a virtio front end raises a config interrupt).
+   */
+  public void resize(long newSize) {
+    checkSize(newSize, blockSize);
+    long stamp = lock.writeLock();
+    try {
+      AtomicLongArray old = chunks;
+      AtomicLongArray grown = new AtomicLongArray(chunkCount(newSize));
+      int keep = Math.min(old.length(), grown.length());
+      for (int i = 0; i < keep; i++) {
+        grown.set(i, old.get(i));
+      }
+      for (int i = keep; i < old.length(); i++) {
+        long chunk = old.get(i);
+        if (chunk != 0) {
+          MEMORY.freeMemory(chunk, chunkSize);
+        }
+      }
+      // Shrinking to the middle of a chunk: zero the tail so a later grow reads zeroes there.
+      if (newSize < size && (newSize & (chunkSize - 1)) != 0) {
+        long chunk = grown.get(keep - 1);
+        if (chunk != 0) {
+          int within = (int) (newSize & (chunkSize - 1));
+          MEMORY.setMemory(chunk + within, chunkSize - within, (byte) 0);
+        }
+      }
+      chunks = grown;
+      size = newSize;
+    } finally {
+      lock.unlockWrite(stamp);
+    }
+    for (SizeListener l : sizeListeners) {
+      l.sizeChanged(this, newSize);
+    }
+  }
+
+  @Override
+  public void addSizeListener(SizeListener listener) {
+    sizeListeners.add(listener);
+  }
+
+  private void checkRange(long offset, long length) throws BlockDeviceException {
+    long s = size;
+    if (offset < 0 || length < 0 || offset > s || length > s - offset) {
+      throw new BlockDeviceException(
+          Reason.OUT_OF_RANGE, "range outside the disk of " + s + " bytes", offset, length);
+    }
+  }
+
+  private void checkOpen(long offset, long length) throws BlockDeviceException {
+    if (closed) {
+      throw new BlockDeviceException(Reason.IO_ERROR, "RAM disk is closed", offset, length);
+    }
+    // A concurrent shrink may have moved the end since checkRange; re-check under the lock.
+    if (offset + length > size) {
+      throw new BlockDeviceException(
+          Reason.OUT_OF_RANGE, "range outside the disk of " + size + " bytes", offset, length);
+    }
+  }
+
+  private static long storeAddress(
+      BytesStore<?, ?> store, long storeOffset, int length, long offset)
+      throws BlockDeviceException {
+    if (!store.isDirectMemory()
+        || storeOffset < 0
+        || length < 0
+        || length > store.capacity() - storeOffset) {
+      throw new BlockDeviceException(
+          Reason.OUT_OF_RANGE,
+          "memory range [" + storeOffset + ", +" + length + ") outside its store",
+          offset,
+          length);
+    }
+    return store.addressForRead(storeOffset);
+  }
+
+  @Override
+  public void close() {
+    long stamp = lock.writeLock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      AtomicLongArray c = chunks;
+      for (int i = 0; i < c.length(); i++) {
+        long chunk = c.get(i);
+        if (chunk != 0) {
+          c.set(i, 0);
+          MEMORY.freeMemory(chunk, chunkSize);
+        }
+      }
+    } finally {
+      lock.unlockWrite(stamp);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "RamDisk{" + size + " bytes, block " + blockSize + "}";
+  }
+}
