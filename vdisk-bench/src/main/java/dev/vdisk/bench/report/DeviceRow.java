@@ -2,6 +2,8 @@ package dev.vdisk.bench.report;
 
 import dev.vdisk.bench.BlkWorkload;
 import dev.vdisk.bench.Workload;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One hot-loop result joined with the memcpy baseline of the same copies.
@@ -26,8 +28,10 @@ public record DeviceRow(
   public static final String CLASS = "VirtioBlkBench";
 
   public static final String WORKLOAD = "workload";
-  public static final String QUEUE_DEPTH = "queueDepth";
   public static final String LAYOUT = "layout";
+
+  /** Methods are {@code qd<N>} (one queue) and {@code twoQueuesQd<N>} (two queues, two threads). */
+  private static final Pattern METHOD = Pattern.compile("(twoQueues)?[qQ]d(\\d+)");
 
   static DeviceRow of(BenchResult r, Baseline baseline) {
     BlkWorkload w = BlkWorkload.valueOf(r.param(WORKLOAD));
@@ -45,8 +49,13 @@ public record DeviceRow(
           }
           case FLUSH, DISCARD -> Double.NaN;
         };
+    Matcher m = METHOD.matcher(r.method());
+    if (!m.matches()) {
+      throw new IllegalArgumentException(
+          CLASS + " method " + r.method() + " (expected qd<N> or twoQueuesQd<N>)");
+    }
     return new DeviceRow(
-        r, w, r.intParam(QUEUE_DEPTH, 0), r.param(LAYOUT), Math.max(1, r.threads()), copy);
+        r, w, Integer.parseInt(m.group(2)), r.param(LAYOUT), Math.max(1, r.threads()), copy);
   }
 
   /** Average time one thread spends per request. */

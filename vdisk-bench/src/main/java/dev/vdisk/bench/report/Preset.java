@@ -31,10 +31,12 @@ public record Preset(
 
   private static final String MEMCPY = "dev\\.vdisk\\.bench\\.MemcpyBench\\.";
   private static final String GUEST_MEMORY = "dev\\.vdisk\\.bench\\.GuestMemoryBench\\.";
-  private static final String ONE_QUEUE = "dev\\.vdisk\\.bench\\.VirtioBlkBench\\.oneQueue$";
-  private static final String TWO_QUEUES = "dev\\.vdisk\\.bench\\.VirtioBlkBench\\.twoQueues$";
+  private static final String DEVICE = "dev\\.vdisk\\.bench\\.VirtioBlkBench\\.";
   private static final String DRIVER = "dev\\.vdisk\\.bench\\.DriverBench\\.";
   private static final String PROBE = "dev\\.vdisk\\.bench\\.MemdiskProbeBench\\.";
+
+  private static final String[] DIRECT = {"DIRECT"};
+  private static final String[] INDIRECT = {"INDIRECT"};
 
   private static final String[] ALL_WORKLOADS = {
     "READ_512",
@@ -66,7 +68,7 @@ public record Preset(
                 new String[] {"512", "4096", "65536"}),
             step(GUEST_MEMORY, "regions", new String[] {"1"}),
             step(
-                ONE_QUEUE,
+                DEVICE + "qd32$",
                 "workload",
                 new String[] {
                   "READ_512",
@@ -78,43 +80,23 @@ public record Preset(
                   "FLUSH",
                   "DISCARD_4K"
                 },
-                "queueDepth",
-                new String[] {"32"},
                 "layout",
                 new String[] {"DIRECT"}),
+            step(DEVICE + "qd1$", "workload", new String[] {"READ_4K"}, "layout", DIRECT),
+            step(DEVICE + "qd32$", "workload", new String[] {"READ_4K"}, "layout", INDIRECT),
             step(
-                ONE_QUEUE,
-                "workload",
-                new String[] {"READ_4K"},
-                "queueDepth",
-                new String[] {"1"},
-                "layout",
-                new String[] {"DIRECT"}),
-            step(
-                ONE_QUEUE,
-                "workload",
-                new String[] {"READ_4K"},
-                "queueDepth",
-                new String[] {"32"},
-                "layout",
-                new String[] {"INDIRECT"}),
-            step(
-                ONE_QUEUE,
+                DEVICE + "qd256$",
                 "workload",
                 new String[] {"READ_4K", "FLUSH"},
-                "queueDepth",
-                new String[] {"256"},
                 "layout",
-                new String[] {"INDIRECT"}),
+                INDIRECT),
+            step(DEVICE + "twoQueuesQd32$", "workload", new String[] {"READ_4K"}, "layout", DIRECT),
             step(
-                TWO_QUEUES,
+                DRIVER + "(buildChains|resubmit)Qd32$",
                 "workload",
                 new String[] {"READ_4K"},
-                "queueDepth",
-                new String[] {"32"},
                 "layout",
-                new String[] {"DIRECT"}),
-            step(DRIVER, "workload", new String[] {"READ_4K"}, "queueDepth", new String[] {"32"}),
+                new String[] {"DIRECT", "INDIRECT"}),
             step(PROBE)));
   }
 
@@ -124,6 +106,7 @@ public record Preset(
    * 256 direct chains of 3 descriptors), on one and two queues.
    */
   public static Preset fullPreset() {
+    String[] both = {"DIRECT", "INDIRECT"};
     return new Preset(
         "full",
         null,
@@ -133,22 +116,14 @@ public record Preset(
             step(MEMCPY),
             step(GUEST_MEMORY),
             step(
-                ONE_QUEUE + "|" + TWO_QUEUES,
+                DEVICE + "(qd1|qd32|twoQueuesQd1|twoQueuesQd32)$",
                 "workload",
                 ALL_WORKLOADS,
-                "queueDepth",
-                new String[] {"1", "32"},
                 "layout",
-                new String[] {"DIRECT", "INDIRECT"}),
-            step(
-                ONE_QUEUE + "|" + TWO_QUEUES,
-                "workload",
-                ALL_WORKLOADS,
-                "queueDepth",
-                new String[] {"256"},
-                "layout",
-                new String[] {"INDIRECT"}),
-            step(DRIVER),
+                both),
+            step(DEVICE + "(qd256|twoQueuesQd256)$", "workload", ALL_WORKLOADS, "layout", INDIRECT),
+            step(DRIVER + "(buildChains|resubmit)Qd(1|32)$", "layout", both),
+            step(DRIVER + "(buildChains|resubmit)Qd256$", "layout", INDIRECT),
             step(PROBE)));
   }
 
