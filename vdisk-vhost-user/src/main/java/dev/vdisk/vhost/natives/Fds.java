@@ -1,5 +1,7 @@
 package dev.vdisk.vhost.natives;
 
+import com.sun.jna.Memory;
+import com.sun.jna.Platform;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -59,6 +61,31 @@ public final class Fds {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** Type and size of an open file ({@code fstat}). */
+  public record FileStat(int mode, long size) {
+    /** A regular file (memfd, tmpfs and hugetlbfs files included). */
+    public boolean isRegularFile() {
+      return (mode & LibC.S_IFMT) == LibC.S_IFREG;
+    }
+  }
+
+  /**
+   * {@code fstat(fd)}: the file type and size. Lets a caller refuse to map past the end of a file,
+   * which would turn a later access into SIGBUS.
+   */
+  public static FileStat stat(int fd) throws NativeException {
+    Memory buf = new Memory(LibC.STAT_BUFFER_SIZE);
+    buf.clear();
+    if (LibC.fstat(fd, buf) != 0) {
+      throw NativeException.last("fstat(fd " + fd + ")");
+    }
+    // Offsets of the kernel's generic struct stat (aarch64) and of x86-64's own layout.
+    boolean x86 = Platform.isIntel();
+    int mode = buf.getInt(x86 ? 24 : 16);
+    long size = buf.getLong(48);
+    return new FileStat(mode, size);
   }
 
   /** The system page size in bytes. */

@@ -25,6 +25,7 @@ final class LibC {
   static final int MSG_NOSIGNAL = 0x4000;
   static final int MSG_CMSG_CLOEXEC = 0x40000000;
   static final int SHUT_RDWR = 2;
+  static final int SO_PEERCRED = 17;
 
   static final int PROT_READ = 0x1;
   static final int PROT_WRITE = 0x2;
@@ -38,6 +39,12 @@ final class LibC {
   static final int MFD_CLOEXEC = 0x1;
 
   static final int F_GETFD = 1;
+
+  /** struct stat is 144 bytes on x86-64 and 128 on aarch64; st_mode/st_size offsets differ. */
+  static final int STAT_BUFFER_SIZE = 256;
+
+  static final int S_IFMT = 0xf000;
+  static final int S_IFREG = 0x8000;
 
   static {
     if (!Platform.isLinux() || Native.LONG_SIZE != 8 || Native.POINTER_SIZE != 8) {
@@ -67,6 +74,8 @@ final class LibC {
 
   static native int shutdown(int fd, int how);
 
+  static native int getsockopt(int fd, int level, int name, Pointer value, Pointer length);
+
   static native long sendmsg(int fd, Pointer msg, int flags);
 
   static native long recvmsg(int fd, Pointer msg, int flags);
@@ -90,6 +99,8 @@ final class LibC {
   static native int memfd_create(String name, int flags);
 
   static native int ftruncate(int fd, long length);
+
+  static native int fstat(int fd, Pointer statbuf);
 
   static native long getpagesize();
 

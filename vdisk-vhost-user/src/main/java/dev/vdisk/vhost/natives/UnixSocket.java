@@ -248,6 +248,22 @@ public final class UnixSocket implements Closeable {
     return fds;
   }
 
+  /** The peer process of a connected socket, as the kernel recorded it at connect time. */
+  public record PeerCredentials(int pid, int uid, int gid) {}
+
+  /** {@code getsockopt(SO_PEERCRED)}: who is on the other end. */
+  public PeerCredentials peerCredentials() throws NativeException {
+    // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+    Memory m = new Memory(16);
+    m.clear();
+    Memory len = new Memory(4);
+    len.setInt(0, 12);
+    if (LibC.getsockopt(fd.fd(), LibC.SOL_SOCKET, LibC.SO_PEERCRED, m, len) != 0) {
+      throw NativeException.last("getsockopt(" + name + ", SO_PEERCRED)");
+    }
+    return new PeerCredentials(m.getInt(0), m.getInt(4), m.getInt(8));
+  }
+
   /** Shuts both directions down: a thread blocked in {@link #receive} sees end of stream. */
   public void shutdown() {
     int f = fd.fd();

@@ -130,6 +130,17 @@ class NativesTest {
   }
 
   @Test
+  void statReportsMemfdSizeAndType() throws Exception {
+    try (OwnedFd memfd = MemFd.create("stat", 12345);
+        EventFd e = EventFd.create()) {
+      Fds.FileStat st = Fds.stat(memfd.fd());
+      assertThat(st.size()).isEqualTo(12345);
+      assertThat(st.isRegularFile()).isTrue();
+      assertThat(Fds.stat(e.fd()).isRegularFile()).isFalse();
+    }
+  }
+
+  @Test
   void nonBlockingDrainOfEmptyEventfdIsZero() throws Exception {
     try (EventFd e = EventFd.create(true)) {
       assertThat(e.drain(new Memory(8))).isZero();
