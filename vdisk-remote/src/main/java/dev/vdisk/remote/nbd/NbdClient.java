@@ -498,7 +498,9 @@ public final class NbdClient implements AsyncBlockDevice {
         connection = null;
         nextReconnect = System.nanoTime();
         c.kill();
-        if (retryReads) {
+        if (closed) {
+          LOG.debug("NBD connection to {} closed", target);
+        } else if (retryReads) {
           LOG.warn("NBD connection to {} lost: {}", target, why);
         } else {
           badPeerLog.warn("NBD server " + target + " broke the protocol: " + why);
