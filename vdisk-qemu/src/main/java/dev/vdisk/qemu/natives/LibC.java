@@ -18,6 +18,12 @@ interface LibC extends Library {
 
   int connect(int fd, Pointer addr, int addrLen) throws LastErrorException;
 
+  int bind(int fd, Pointer addr, int addrLen) throws LastErrorException;
+
+  int listen(int fd, int backlog) throws LastErrorException;
+
+  int accept4(int fd, Pointer addr, Pointer addrLen, int flags) throws LastErrorException;
+
   int shutdown(int fd, int how) throws LastErrorException;
 
   long sendmsg(int fd, Pointer msg, int flags) throws LastErrorException;

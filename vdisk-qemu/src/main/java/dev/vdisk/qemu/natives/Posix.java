@@ -136,6 +136,56 @@ public final class Posix {
     }
   }
 
+  private static byte[] unixPath(String path) throws IOException {
+    byte[] bytes = path.getBytes(StandardCharsets.UTF_8);
+    if (bytes.length == 0 || bytes.length > SUN_PATH_MAX) {
+      throw new IOException(
+          "socket path '"
+              + path
+              + "' is "
+              + bytes.length
+              + " bytes (expected 1.."
+              + SUN_PATH_MAX
+              + ")");
+    }
+    return bytes;
+  }
+
+  /** A listening AF_UNIX stream socket bound to {@code path} (which must not exist). */
+  public static int listenUnix(String path) throws IOException {
+    byte[] bytes = unixPath(path);
+    int fd;
+    try {
+      fd = LibC.INSTANCE.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    } catch (LastErrorException e) {
+      throw error("socket(AF_UNIX)", e);
+    }
+    try (Memory addr = new Memory(SOCKADDR_UN_SIZE)) {
+      addr.clear();
+      addr.setShort(0, (short) AF_UNIX);
+      addr.write(2, bytes, 0, bytes.length);
+      LibC.INSTANCE.bind(fd, addr, 2 + bytes.length + 1);
+      LibC.INSTANCE.listen(fd, 4);
+      return fd;
+    } catch (LastErrorException e) {
+      closeQuietly(fd);
+      throw error("bind/listen(" + path + ")", e);
+    }
+  }
+
+  /** Accepts one connection (close-on-exec) on a listening socket. */
+  public static int accept(int listenFd) throws IOException {
+    while (true) {
+      try {
+        return LibC.INSTANCE.accept4(listenFd, null, null, SOCK_CLOEXEC);
+      } catch (LastErrorException e) {
+        if (e.getErrorCode() != EINTR) {
+          throw error("accept(fd " + listenFd + ")", e);
+        }
+      }
+    }
+  }
+
   public static void shutdown(int fd) {
     try {
       LibC.INSTANCE.shutdown(fd, SHUT_RDWR);
