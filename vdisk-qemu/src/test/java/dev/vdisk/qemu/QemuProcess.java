@@ -1,5 +1,6 @@
 package dev.vdisk.qemu;
 
+import dev.vdisk.qemu.natives.Posix;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -67,7 +68,8 @@ final class QemuProcess implements AutoCloseable {
             .start();
     QemuProcess q = new QemuProcess(dir, qmp, log, p);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (!Files.exists(qmp)) {
+    // The socket file appears at bind(), before QEMU listens: wait until a connect succeeds.
+    while (!connectable(qmp)) {
       if (!p.isAlive()) {
         throw new AssertionError("QEMU exited with " + p.exitValue() + ":\n" + q.output());
       }
@@ -78,6 +80,18 @@ final class QemuProcess implements AutoCloseable {
       Thread.sleep(20);
     }
     return q;
+  }
+
+  private static boolean connectable(Path socket) {
+    if (!Files.exists(socket)) {
+      return false;
+    }
+    try {
+      Posix.closeQuietly(Posix.connectUnix(socket.toString()));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   /** Fails (never skips) when a tool the test needs is not installed. */
