@@ -22,6 +22,9 @@ import java.util.TreeMap;
  * @param error 99.9% confidence half-width (NaN with too few iterations)
  * @param unit unit of the primary score ({@code ns/op})
  * @param allocPerOp {@code gc.alloc.rate.norm} in bytes per operation, NaN without {@code -prof gc}
+ * @param cpuScore {@code cpu.time.norm} of {@code CpuTimeProfiler}: the score scaled by the share
+ *     of a core the benchmark threads had, NaN without that profiler
+ * @param cpuShare {@code cpu.util}: that share (1.0 on an idle machine), NaN without the profiler
  * @param jdk JDK version and VM name that produced it
  */
 public record BenchResult(
@@ -33,7 +36,17 @@ public record BenchResult(
     double error,
     String unit,
     double allocPerOp,
+    double cpuScore,
+    double cpuShare,
     String jdk) {
+
+  /**
+   * The score the report computes with: CPU time per operation when it was measured (robust on a
+   * shared machine, where other processes take the CPU away), else the wall-clock score.
+   */
+  public double effectiveScore() {
+    return Double.isNaN(cpuScore) ? score : cpuScore;
+  }
 
   public String param(String name) {
     return params.get(name);
@@ -68,7 +81,7 @@ public record BenchResult(
       params.put(e.getKey(), e.getValue().asText());
     }
     JsonNode primary = n.path("primaryMetric");
-    JsonNode alloc = n.path("secondaryMetrics").path("gc.alloc.rate.norm");
+    JsonNode secondary = n.path("secondaryMetrics");
     return new BenchResult(
         cls,
         full.substring(dot + 1),
@@ -77,8 +90,15 @@ public record BenchResult(
         number(primary.path("score")),
         number(primary.path("scoreError")),
         primary.path("scoreUnit").asText(),
-        alloc.isMissingNode() ? Double.NaN : number(alloc.path("score")),
+        secondary(secondary, "gc.alloc.rate.norm"),
+        secondary(secondary, "cpu.time.norm"),
+        secondary(secondary, "cpu.util"),
         (n.path("jdkVersion").asText("?") + " " + n.path("vmName").asText("")).trim());
+  }
+
+  private static double secondary(JsonNode secondary, String name) {
+    JsonNode m = secondary.path(name);
+    return m.isMissingNode() ? Double.NaN : number(m.path("score"));
   }
 
   /** JMH writes "NaN" as a string when a figure is undefined. */

@@ -58,14 +58,17 @@ public record DeviceRow(
         r, w, Integer.parseInt(m.group(2)), r.param(LAYOUT), Math.max(1, r.threads()), copy);
   }
 
-  /** Average time one thread spends per request. */
+  /**
+   * Time one thread spends per request: CPU time when measured ({@link
+   * BenchResult#effectiveScore()}), else wall-clock time.
+   */
   public double nsPerRequest() {
-    return result.score();
+    return result.effectiveScore();
   }
 
-  /** Requests per second over all queues together. */
+  /** Requests per second over all queues together, each queue's thread on its own core. */
   public double requestsPerSecond() {
-    return queues * 1e9 / result.score();
+    return queues * 1e9 / nsPerRequest();
   }
 
   /** Data bytes per second over all queues (NaN for workloads that move no data). */
@@ -75,12 +78,12 @@ public record DeviceRow(
 
   /** Memcpy time over device time: the fraction of memcpy bandwidth reached. */
   public double fractionOfMemcpy() {
-    return copyNs / result.score();
+    return copyNs / nsPerRequest();
   }
 
   /** Device time per request above the copy of its data (the whole time when there is no copy). */
   public double nsAboveCopy() {
-    return workload.copiesData() ? result.score() - copyNs : result.score();
+    return workload.copiesData() ? nsPerRequest() - copyNs : nsPerRequest();
   }
 
   public String label() {

@@ -54,6 +54,14 @@ final class Format {
     return String.format(Locale.ROOT, "%.0f%%", fraction * 100);
   }
 
+  /** A share of a core, 0..1. */
+  static String share(double v) {
+    if (Double.isNaN(v)) {
+      return NONE;
+    }
+    return String.format(Locale.ROOT, "%.2f", v);
+  }
+
   /** Allocation per operation; anything from 1 B/op up is a finding and is marked. */
   static String alloc(double bytesPerOp) {
     if (Double.isNaN(bytesPerOp)) {

@@ -162,6 +162,6 @@ public record Preset(
         + (warmupIterations == null ? "5 x 1 s" : warmupIterations + " x " + time)
         + " warmup, "
         + (measurementIterations == null ? "5 x 1 s" : measurementIterations + " x " + time)
-        + " measurement, -prof gc";
+        + " measurement, -prof gc, -prof dev.vdisk.bench.CpuTimeProfiler";
   }
 }

@@ -1,5 +1,6 @@
 package dev.vdisk.bench.report;
 
+import dev.vdisk.bench.CpuTimeProfiler;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -105,6 +106,7 @@ public final class RunReport {
               .include(step.include())
               .forks(1)
               .addProfiler(GCProfiler.class)
+              .addProfiler(CpuTimeProfiler.class)
               .shouldFailOnError(false)
               .output(log.toString());
       TimeValue time = TimeValue.milliseconds(preset.iterationMillis());

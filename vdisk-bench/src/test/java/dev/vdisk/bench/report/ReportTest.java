@@ -116,6 +116,35 @@ class ReportTest {
   }
 
   @Test
+  void cpuTimeReplacesWallTimeWhenMeasured() throws IOException {
+    String cpu = ", \"cpu.time.norm\": {\"score\": %s}, \"cpu.util\": {\"score\": %s}}}";
+    String json =
+        "["
+            + row("MemcpyBench.diskToBuffers", 1, "\"size\": \"4096\"", 480, 0.0)
+                .replaceFirst("\\}\\}\\s*$", cpu.formatted(120, 0.25))
+            + ","
+            + row(
+                    "VirtioBlkBench.qd32",
+                    1,
+                    "\"workload\": \"READ_4K\", \"layout\": \"DIRECT\"",
+                    1000,
+                    0.0)
+                .replaceFirst("\\}\\}\\s*$", cpu.formatted(170, 0.17))
+            + "]";
+    Path file = dir.resolve("cpu.json");
+    Files.writeString(file, json);
+    List<BenchResult> results = BenchResult.read(file);
+    assertThat(results.get(1).cpuShare()).isEqualTo(0.17);
+
+    DeviceRow d = new Report(results).headline(BlkWorkload.READ_4K).orElseThrow();
+
+    assertThat(d.result().score()).isEqualTo(1000);
+    assertThat(d.nsPerRequest()).isEqualTo(170);
+    assertThat(d.copyNs()).isEqualTo(120);
+    assertThat(d.nsAboveCopy()).isEqualTo(50);
+  }
+
+  @Test
   void chartsAreWrittenHeadless() throws IOException {
     List<String> charts = Charts.write(new Report(results()), dir);
 
