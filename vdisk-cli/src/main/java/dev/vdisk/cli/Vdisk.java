@@ -28,6 +28,8 @@ public final class Vdisk implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Vdisk());
     // Subcommands (one line each, keep sorted by name):
+    cl.addSubcommand("copy", new CopyCommand());
+    cl.addSubcommand("info", new InfoCommand());
     cl.addSubcommand("probe", new ProbeCommand());
     cl.setExecutionExceptionHandler(
         (ex, commandLine, parseResult) -> {

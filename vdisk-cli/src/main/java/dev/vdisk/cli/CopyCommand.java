@@ -1,0 +1,301 @@
+package dev.vdisk.cli;
+
+import dev.vdisk.api.BlockDevice;
+import dev.vdisk.api.BlockDevices;
+import dev.vdisk.api.OpenOptions;
+import dev.vdisk.api.Sizes;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import net.openhft.chronicle.bytes.BytesStore;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code vdisk copy SRC DST}: copies a whole disk between any two URIs. Several workers each keep
+ * one request in flight on both sides (so a network source or destination sees a queue depth of
+ * {@code --requests}); runs the source reports as holes (via {@code extent()}) are not read, and
+ * are skipped on a newly created destination or zeroed on an existing one.
+ */
+@Command(
+    name = "copy",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Copy a whole disk from SRC to DST (any disk URI; DST may be a new file path).",
+      "Holes the source reports are skipped. Exit status 0 on success, 1 on an I/O error,",
+      "2 on bad arguments."
+    })
+public final class CopyCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "SRC", description = "Disk to read.")
+  String source;
+
+  @Parameters(
+      index = "1",
+      paramLabel = "DST",
+      description = "Disk to write (a new path is created).")
+  String destination;
+
+  @Option(
+      names = "--request-size",
+      paramLabel = "SIZE",
+      description = "Bytes per request (default: ${DEFAULT-VALUE}).",
+      defaultValue = "1M")
+  String requestSize;
+
+  @Option(
+      names = "--requests",
+      paramLabel = "N",
+      description = "Requests in flight (default: ${DEFAULT-VALUE}).",
+      defaultValue = "16")
+  int requests;
+
+  @Option(
+      names = "--timeout",
+      paramLabel = "SECONDS",
+      description = "Per-request timeout for remote disks (default: ${DEFAULT-VALUE}).",
+      defaultValue = "30")
+  int timeoutSeconds;
+
+  @Option(
+      names = "--progress",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description = "Show a progress bar when stderr is a terminal (default: on).")
+  boolean progress;
+
+  @Override
+  public Integer call() throws Exception {
+    int chunk = chunkSize();
+    if (requests < 1 || requests > 256) {
+      throw bad("--requests " + requests + " (expected 1..256)");
+    }
+    if (timeoutSeconds < 1) {
+      throw bad("--timeout " + timeoutSeconds + " (expected >= 1)");
+    }
+    OpenOptions options = OpenOptions.DEFAULTS.withTimeout(Duration.ofSeconds(timeoutSeconds));
+    long started = System.nanoTime();
+    try (BlockDevice src = BlockDevices.open(source, options.withReadOnly(true))) {
+      boolean fresh = isNewPath(destination);
+      OpenOptions dstOptions = fresh ? options.withCreateSize(src.size()) : options;
+      try (BlockDevice dst = BlockDevices.open(destination, dstOptions)) {
+        if (dst.isReadOnly()) {
+          throw new IOException("destination " + destination + " is read-only");
+        }
+        if (dst.size() < src.size()) {
+          throw new IOException(
+              "destination "
+                  + destination
+                  + " holds "
+                  + dst.size()
+                  + " bytes, the source needs "
+                  + src.size());
+        }
+        if (chunk % src.blockSize() != 0 || chunk % dst.blockSize() != 0) {
+          throw bad(
+              "--request-size "
+                  + chunk
+                  + " is not a multiple of the block sizes "
+                  + src.blockSize()
+                  + " and "
+                  + dst.blockSize());
+        }
+        Copier c = new Copier(src, dst, chunk, fresh);
+        Progress p = progress && System.console() != null ? new Progress(src.size(), c.done) : null;
+        try {
+          c.run(requests);
+        } finally {
+          if (p != null) {
+            p.stop();
+          }
+        }
+        dst.flush();
+        PrintWriter out = spec.commandLine().getOut();
+        double secs = (System.nanoTime() - started) / 1e9;
+        out.printf(
+            "copied %s (%d bytes, %s of holes skipped) in %.2f s, %.1f MiB/s%n",
+            Sizes.format(src.size()),
+            src.size(),
+            Sizes.format(c.holes.get()),
+            secs,
+            src.size() / secs / (1 << 20));
+        out.flush();
+      }
+    }
+    return 0;
+  }
+
+  private int chunkSize() {
+    long v;
+    try {
+      v = Sizes.parse(requestSize);
+    } catch (IllegalArgumentException e) {
+      throw bad("--request-size: " + e.getMessage());
+    }
+    if (v < 512 || v > (32 << 20)) {
+      throw bad("--request-size " + requestSize + " (expected 512 bytes .. 32 MiB)");
+    }
+    return (int) v;
+  }
+
+  /** A plain path that does not exist yet: created with the source's size. */
+  private static boolean isNewPath(String name) {
+    if (name.matches("[A-Za-z][A-Za-z0-9+.-]+:.*")) {
+      return false;
+    }
+    try {
+      return !Files.exists(Path.of(name));
+    } catch (InvalidPathException e) {
+      return false;
+    }
+  }
+
+  private CommandLine.ParameterException bad(String message) {
+    return new CommandLine.ParameterException(spec.commandLine(), message);
+  }
+
+  /** The copy itself: workers claim chunks in order and copy them, skipping holes. */
+  static final class Copier {
+    private final BlockDevice src;
+    private final BlockDevice dst;
+    private final int chunk;
+    private final boolean freshDestination;
+    private final AtomicLong next = new AtomicLong();
+    final AtomicLong done = new AtomicLong();
+    final AtomicLong holes = new AtomicLong();
+    private final AtomicReference<IOException> failure = new AtomicReference<>();
+
+    Copier(BlockDevice src, BlockDevice dst, int chunk, boolean freshDestination) {
+      this.src = src;
+      this.dst = dst;
+      this.chunk = chunk;
+      this.freshDestination = freshDestination;
+    }
+
+    void run(int workers) throws IOException, InterruptedException {
+      List<Thread> threads = new ArrayList<>();
+      for (int i = 0; i < workers; i++) {
+        Thread t = new Thread(this::work, "vdisk-copy-" + i);
+        t.setDaemon(true);
+        threads.add(t);
+        t.start();
+      }
+      for (Thread t : threads) {
+        t.join();
+      }
+      if (failure.get() != null) {
+        throw failure.get();
+      }
+    }
+
+    private void work() {
+      BytesStore<?, Void> buf = BytesStore.nativeStoreWithFixedCapacity(chunk);
+      BytesStore<?, Void> zeroes = null;
+      try {
+        long size = src.size();
+        while (failure.get() == null) {
+          long start = next.getAndAdd(chunk);
+          if (start >= size) {
+            return;
+          }
+          long end = Math.min(size, start + chunk);
+          for (long pos = start; pos < end; ) {
+            long e = src.extent(pos, end - pos);
+            long run = Math.max(Math.min(Math.abs(e), end - pos), 1);
+            if (e < 0) {
+              holes.addAndGet(run);
+              if (!freshDestination) {
+                if (dst.capabilities().writeZeroes()) {
+                  dst.writeZeroes(pos, run, true);
+                } else {
+                  if (zeroes == null) {
+                    zeroes = BytesStore.nativeStoreWithFixedCapacity(chunk);
+                    zeroes.zeroOut(0, chunk);
+                  }
+                  dst.write(pos, zeroes, 0, (int) run);
+                }
+              }
+            } else {
+              src.read(pos, buf, pos - start, (int) run);
+              dst.write(pos, buf, pos - start, (int) run);
+            }
+            pos += run;
+            done.addAndGet(run);
+          }
+        }
+      } catch (IOException e) {
+        failure.compareAndSet(null, e);
+      } catch (RuntimeException e) {
+        failure.compareAndSet(null, new IOException(e.toString(), e));
+      } finally {
+        buf.releaseLast();
+        if (zeroes != null) {
+          zeroes.releaseLast();
+        }
+      }
+    }
+  }
+
+  /** A progress bar on stderr, redrawn a few times a second; only used on a terminal. */
+  private final class Progress {
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    Progress(long total, AtomicLong done) {
+      PrintWriter err = spec.commandLine().getErr();
+      long start = System.nanoTime();
+      thread =
+          new Thread(
+              () -> {
+                while (running) {
+                  draw(err, total, done.get(), start);
+                  try {
+                    Thread.sleep(250);
+                  } catch (InterruptedException e) {
+                    break; // Stopping: draw the final state below.
+                  }
+                }
+                draw(err, total, done.get(), start);
+                err.println();
+                err.flush();
+              },
+              "vdisk-copy-progress");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void draw(PrintWriter err, long total, long done, long start) {
+      int width = 30;
+      int filled = total == 0 ? width : (int) (width * done / total);
+      double secs = Math.max(1e-3, (System.nanoTime() - start) / 1e9);
+      err.printf(
+          "\r[%s%s] %3d%% %s / %s %.1f MiB/s ",
+          "#".repeat(filled),
+          " ".repeat(width - filled),
+          total == 0 ? 100 : done * 100 / total,
+          Sizes.format(done),
+          Sizes.format(total),
+          done / secs / (1 << 20));
+      err.flush();
+    }
+
+    void stop() throws InterruptedException {
+      running = false;
+      thread.interrupt();
+      thread.join(1000);
+    }
+  }
+}
