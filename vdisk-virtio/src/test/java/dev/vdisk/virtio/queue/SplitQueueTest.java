@@ -360,6 +360,29 @@ class SplitQueueTest {
     assertThat(c.descriptors()).isEqualTo(20);
   }
 
+  @Test
+  void bufferSplitIntoTooManySegmentsIsMalformed() throws Exception {
+    java.util.List<MemoryRegion> pages = new java.util.ArrayList<>();
+    for (int i = 0; i < 80; i++) {
+      pages.add(MemoryRegion.allocate(0x1000L * i, 0x1000));
+    }
+    try (GuestMemory paged = GuestMemory.of(pages)) {
+      SplitRingDriver d = SplitRingDriver.layout(paged, 0, 4, false);
+      SplitQueue q = SplitQueue.activate(paged, d.queueSetup(0), FEATURES, 4, 4, notifier);
+      DescriptorChain c = q.newChain();
+      d.startChain();
+      d.addReadable(0x1000, 40 * 0x1000); // 40 regions: fits
+      d.submitDirect(0);
+      assertThat(q.pop(c)).isEqualTo(Virtqueue.POP_CHAIN);
+      assertThat(c.segments()).isEqualTo(40);
+      d.startChain();
+      d.addReadable(0x1000, 79 * 0x1000); // 79 segments > 4 + 64
+      d.submitDirect(0);
+      assertThat(q.pop(c)).isEqualTo(Virtqueue.POP_MALFORMED);
+      assertThat(c.error()).isEqualTo(QueueError.TOO_MANY_SEGMENTS);
+    }
+  }
+
   // --- ring-level faults: NEEDS_RESET, queue stops ---
 
   @Test
