@@ -31,9 +31,19 @@ public final class Vdisk implements Runnable {
     cl.addSubcommand("copy", new CopyCommand());
     cl.addSubcommand("info", new InfoCommand());
     cl.addSubcommand("probe", new ProbeCommand());
+    cl.addSubcommand("serve", new ServeCommand());
+    // Bad arguments: one line naming the problem (scripts read it), exit 2.
+    cl.setParameterExceptionHandler(
+        (ex, args) -> {
+          CommandLine c = ex.getCommandLine();
+          c.getErr().println(c.getCommandSpec().qualifiedName() + ": " + oneLine(ex));
+          return c.getCommandSpec().exitCodeOnInvalidInput();
+        });
     cl.setExecutionExceptionHandler(
         (ex, commandLine, parseResult) -> {
-          commandLine.getErr().println("vdisk: " + oneLine(ex));
+          commandLine
+              .getErr()
+              .println(commandLine.getCommandSpec().qualifiedName() + ": " + oneLine(ex));
           return 1;
         });
     return cl;
