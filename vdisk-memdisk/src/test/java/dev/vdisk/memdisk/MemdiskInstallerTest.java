@@ -129,7 +129,7 @@ class MemdiskInstallerTest {
   void probeFindsExactlyWhatWasInstalled(@ForAll("layouts") MemdiskLayout layout) {
     try (GuestMemory m = Images.pc(40 << 20)) {
       MemdiskInstaller.install(m, layout);
-      ProbeResult r = ProbeProperties.probeStrictly(m, ProbeOptions.DEFAULTS);
+      ProbeResult r = ProbePropertiesTest.probeStrictly(m, ProbeOptions.DEFAULTS);
       assertThat(r.rejected()).isEmpty();
       MemoryDisk d = r.disks().get(0);
       assertThat(d.address()).isEqualTo(layout.diskAddress());

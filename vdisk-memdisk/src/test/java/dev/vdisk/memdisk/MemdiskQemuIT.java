@@ -163,7 +163,7 @@ class MemdiskQemuIT {
   }
 
   private static ProbeResult probe(GuestMemory m, QemuMemdiskBoot.Dump dump) {
-    ProbeResult r = ProbeProperties.probeStrictly(m, ProbeOptions.DEFAULTS);
+    ProbeResult r = ProbePropertiesTest.probeStrictly(m, ProbeOptions.DEFAULTS);
     String context = ProbeReport.format(r) + "\nguest screen:\n" + dump.screen();
     assertThat(r.rejected()).as(context).isEmpty();
     assertThat(r.hooks()).as(context).hasSize(1);
@@ -217,7 +217,7 @@ class MemdiskQemuIT {
   /** Random bytes written into a copy of the real dump's first MiB: the probe stays sane. */
   private static void fuzzLowMemory(GuestMemory real) {
     try (GuestMemory m = GuestMemory.allocate(0, QemuMemdiskBoot.RAM_BYTES)) {
-      ProbeProperties.copy(real, m, QemuMemdiskBoot.RAM_BYTES);
+      ProbePropertiesTest.copy(real, m, QemuMemdiskBoot.RAM_BYTES);
       byte[] low = new byte[1 << 20];
       m.read(0, low, 0, low.length);
       long hook = RealMode.linear(m.u32(0x4C));
@@ -228,7 +228,7 @@ class MemdiskQemuIT {
           long at = rnd.nextBoolean() ? hook - 10 + rnd.nextInt(0x800) : rnd.nextInt(0x500);
           m.putU8(at, rnd.nextInt(256));
         }
-        ProbeProperties.probeStrictly(m, ProbeOptions.DEFAULTS.withIncludeDisconnected(true));
+        ProbePropertiesTest.probeStrictly(m, ProbeOptions.DEFAULTS.withIncludeDisconnected(true));
       }
     }
   }

@@ -23,13 +23,13 @@ import net.jqwik.api.constraints.LongRange;
  * exception), never even attempts a read outside the image, and every disk it reports lies wholly
  * in the image, clear of the first MiB's reserved ranges and of every other reported disk.
  */
-class ProbeProperties {
+class ProbePropertiesTest {
   private static final byte[] REAL_BASE_640K = loadReal();
 
   private static byte[] loadReal() {
     try (InputStream in =
         new GZIPInputStream(
-            ProbeProperties.class.getResourceAsStream(
+            ProbePropertiesTest.class.getResourceAsStream(
                 "/real/memdisk-6.04-floppy-base640k.bin.gz"))) {
       return in.readAllBytes();
     } catch (IOException e) {
@@ -80,7 +80,7 @@ class ProbeProperties {
       @ForAll long seed,
       @ForAll @IntRange(min = 1, max = 40) int flips,
       @ForAll("options") ProbeOptions options) {
-    try (GuestMemory m = Images.pc(32 << 20)) {
+    try (GuestMemory m = Images.pc(MIXED_SIZE)) {
       Random rnd = new Random(seed);
       writeMixedChain(m);
       // Mutate bytes where the structures are: IVT/BDA and the resident blocks.
@@ -101,14 +101,18 @@ class ProbeProperties {
   }
 
   @Property(tries = 100)
-  void truncatedImagesNeverThrow(@ForAll @LongRange(min = 1, max = 0x1F00000) long cut) {
-    try (GuestMemory full = Images.pc(32 << 20)) {
+  void truncatedImagesNeverThrow(@ForAll @LongRange(min = 1, max = 0xA80000) long cut) {
+    try (GuestMemory full = Images.pc(MIXED_SIZE)) {
       writeMixedChain(full);
-      try (GuestMemory m = GuestMemory.allocate(0, cut)) {
-        copy(full, m, cut);
+      // A view of the first `cut` bytes of the same memory: truncation without a copy.
+      try (GuestMemory m =
+          GuestMemory.of(MemoryRegion.wrap(0, full.hostAddress(0, cut), cut, false, null))) {
         ProbeResult r = probeStrictly(m, ProbeOptions.DEFAULTS);
         for (MemoryDisk d : r.disks()) {
           assertThat(d.address() + d.size()).isLessThanOrEqualTo(cut);
+        }
+        if (cut >= 0xA68000) {
+          assertThat(r.disks()).hasSize(3);
         }
       }
     }
@@ -146,13 +150,17 @@ class ProbeProperties {
     };
     return Arbitraries.of(points)
         .flatMap(p -> Arbitraries.longs().between(p - 3, p + 3))
-        .filter(c -> c > 0 && c <= 32 << 20);
+        .filter(c -> c > 0 && c <= MIXED_SIZE);
   }
 
   @Property(tries = 100)
   void realDumpWithRandomBytesNeverThrows(
       @ForAll long seed, @ForAll @IntRange(min = 0, max = 64) int flips) {
-    try (GuestMemory m = GuestMemory.allocate(0, 32 << 20)) {
+    // The captured 640 KiB, and RAM only where MEMDISK put the disk (0x1E78000, 1.44 MB).
+    try (GuestMemory m =
+        GuestMemory.of(
+            MemoryRegion.allocate(0, REAL_BASE_640K.length),
+            MemoryRegion.allocate(0x1E78000, 1474560))) {
       m.write(0, REAL_BASE_640K, 0, REAL_BASE_640K.length);
       Random rnd = new Random(seed);
       for (int i = 0; i < flips; i++) {
@@ -176,14 +184,14 @@ class ProbeProperties {
   @Property(tries = 40)
   void imagesWithHolesNeverThrow(@ForAll long seed) {
     Random rnd = new Random(seed);
-    try (GuestMemory full = Images.pc(32 << 20)) {
+    try (GuestMemory full = Images.pc(MIXED_SIZE)) {
       writeMixedChain(full);
       // Low 640 KiB, a hole where the ROMs are, then RAM from 1 MiB, with a random hole in it.
-      long holeStart = (0x100000 + rnd.nextInt(30 << 20)) & ~0xFFFL;
-      long holeEnd = Math.min((32 << 20) - 8192, holeStart + 4096 + rnd.nextInt(4 << 20)) & ~0xFFFL;
+      long holeStart = (0x100000 + rnd.nextInt(9 << 20)) & ~0xFFFL;
+      long holeEnd = Math.min(MIXED_SIZE - 8192, holeStart + 4096 + rnd.nextInt(4 << 20)) & ~0xFFFL;
       MemoryRegion low = MemoryRegion.allocate(0, 0xA0000);
       MemoryRegion mid = MemoryRegion.allocate(0x100000, holeStart - 0x100000 + 1);
-      MemoryRegion high = MemoryRegion.allocate(holeEnd + 1, (32 << 20) - holeEnd - 1);
+      MemoryRegion high = MemoryRegion.allocate(holeEnd + 1, MIXED_SIZE - holeEnd - 1);
       try (GuestMemory m = GuestMemory.of(low, mid, high)) {
         byte[] b = new byte[0xA0000];
         full.read(0, b, 0, b.length);
@@ -201,11 +209,17 @@ class ProbeProperties {
         ProbeOptions.DEFAULTS.withScanForMbft(false).withHopLimit(1));
   }
 
-  /** MEMDISK (floppy, S=0x9C00) -> GRUB4DOS (0x9CC0, floppy + hard disk memdrives) -> BIOS. */
+  /** Size of the mixed-chain image: its disks end at 0xA68000. */
+  static final long MIXED_SIZE = 11 << 20;
+
+  /**
+   * MEMDISK (floppy at 2 MiB, S=0x9C00) -> GRUB4DOS (0x9CC0; hard disk memdrive at 4 MiB, floppy at
+   * 9 MiB) -> BIOS.
+   */
   static void writeMixedChain(GuestMemory m) {
     new SyntheticGrub4Dos()
-        .slot(0x00, 0xFF, 0x01, 0x12, 0x8808, 0xFE, 0x7F, 0x1E78000L / 512, 2880)
-        .slot(0x80, 0xFF, 0x3F, 0x20, 0x8008, 0xFE, 0x7F, 0x1000000L / 512, 32768)
+        .slot(0x00, 0xFF, 0x01, 0x12, 0x8808, 0xFE, 0x7F, 0x900000L / 512, 2880)
+        .slot(0x80, 0xFF, 0x3F, 0x20, 0x8008, 0xFE, 0x7F, 0x400000L / 512, 8192)
         .writeTo(m);
     SyntheticMemdisk md = new SyntheticMemdisk();
     md.segment = 0x9C00;
