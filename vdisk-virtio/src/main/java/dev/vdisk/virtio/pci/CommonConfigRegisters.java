@@ -744,7 +744,10 @@ final class CommonConfigRegisters {
     @Override
     public void usedBuffers(int queue) {
       if (queue < 0 || queue >= queueCount) {
-        LOG.error("virtio device signalled used buffers on queue {} of {}", queue, queueCount);
+        counters.event(PciCounter.DEVICE_BAD_QUEUE_INDEX);
+        if (Integer.bitCount((int) counters.get(PciCounter.DEVICE_BAD_QUEUE_INDEX)) == 1) {
+          LOG.error("virtio device signalled used buffers on queue {} of {}", queue, queueCount);
+        }
         return;
       }
       irq.queueEvent(epoch, queue);

@@ -103,6 +103,8 @@ public enum PciCounter {
   DRIVER_OK_WITHOUT_FEATURES_OK(true),
   /** DEVICE_NEEDS_RESET set (by the transport or at the device's request). */
   NEEDS_RESET(true),
+  /** The device signalled a queue index that does not exist (a device bug): dropped. */
+  DEVICE_BAD_QUEUE_INDEX(false),
   /** The device threw into the transport (a device bug): caught, NEEDS_RESET. */
   DEVICE_EXCEPTION(true);
 

@@ -97,6 +97,14 @@ final class Bench implements AutoCloseable {
     status(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
   }
 
+  /** Queues of 16 entries, then DRIVER_OK (features already negotiated). */
+  void bringUpQueuesOnly() {
+    for (int q = 0; q < device.queues; q++) {
+      setupQueue(q, 16);
+    }
+    status(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+  }
+
   long count(PciCounter c) {
     return pci.counter(c);
   }
