@@ -36,6 +36,7 @@ public record Geometry(long cylinders, int heads, int sectorsPerTrack, int bytes
     if (sizeBytes < 0) {
       throw new IllegalArgumentException("size " + sizeBytes + " (expected >= 0)");
     }
+    checkSectorSize(bytesPerSector);
     long sectors = sizeBytes / bytesPerSector;
     int heads = 255;
     int spt = 63;
@@ -48,6 +49,36 @@ public record Geometry(long cylinders, int heads, int sectorsPerTrack, int bytes
     }
     long cylinders = Math.max(1, sectors / ((long) heads * spt));
     return new Geometry(cylinders, heads, spt, bytesPerSector);
+  }
+
+  private static void checkSectorSize(int bytesPerSector) {
+    if (bytesPerSector < 128 || Integer.bitCount(bytesPerSector) != 1) {
+      throw new IllegalArgumentException(
+          "bytesPerSector " + bytesPerSector + " (expected a power of two >= 128)");
+    }
+  }
+
+  /**
+   * The geometry a raw image presents, found the way ImDisk and WinAoE find it: an image of exactly
+   * a standard floppy size gets that floppy's geometry ({@link FloppyFormat#forSize}); otherwise a
+   * FAT boot sector's BPB or an MBR partition table in {@code firstSector} gives heads and sectors
+   * per track ({@link BootSectorGeometry}); otherwise the usual hard-disk translation.
+   *
+   * @param firstSector the image's first sector (at least 512 bytes), or null when unknown
+   */
+  public static Geometry forImage(long sizeBytes, int bytesPerSector, byte[] firstSector) {
+    checkSectorSize(bytesPerSector);
+    FloppyFormat floppy = FloppyFormat.forSize(sizeBytes);
+    if (floppy != null && floppy.bytesPerSector() == bytesPerSector) {
+      return floppy.geometry();
+    }
+    if (firstSector != null) {
+      Geometry g = BootSectorGeometry.guess(firstSector, sizeBytes, bytesPerSector);
+      if (g != null) {
+        return g;
+      }
+    }
+    return forHardDisk(sizeBytes, bytesPerSector);
   }
 
   /** CD-ROM: 2048-byte sectors; CHS is meaningless, so it reports one head and one sector. */

@@ -30,6 +30,7 @@ public final class GuestMemory implements ReadableGuestMemory, AutoCloseable {
   private final long[] lasts;
   private final long[] hostAddresses;
   private final boolean[] writable;
+  private final ReadOnlyGuestMemory readOnlyView;
 
   private GuestMemory(MemoryRegion[] sorted) {
     this.regions = sorted;
@@ -44,6 +45,7 @@ public final class GuestMemory implements ReadableGuestMemory, AutoCloseable {
       hostAddresses[i] = sorted[i].hostAddress();
       writable[i] = sorted[i].isWritable();
     }
+    this.readOnlyView = new ReadOnlyGuestMemory(this);
   }
 
   /**
@@ -55,11 +57,20 @@ public final class GuestMemory implements ReadableGuestMemory, AutoCloseable {
       throw new IllegalArgumentException("guest memory needs at least one region");
     }
     MemoryRegion[] sorted = regions.toArray(new MemoryRegion[0]);
+    for (int i = 0; i < sorted.length; i++) {
+      if (sorted[i] == null) {
+        throw new IllegalArgumentException("guest memory region " + i + " is null");
+      }
+    }
     Arrays.sort(sorted, Comparator.comparing(MemoryRegion::guestBase, Long::compareUnsigned));
     for (int i = 1; i < sorted.length; i++) {
       if (Long.compareUnsigned(sorted[i].guestBase(), sorted[i - 1].guestLast()) <= 0) {
         throw new IllegalArgumentException(
-            "guest memory regions overlap: " + sorted[i - 1] + " and " + sorted[i]);
+            "guest memory regions overlap: "
+                + sorted[i - 1]
+                + " and "
+                + sorted[i]
+                + " (expected: non-overlapping regions)");
       }
     }
     return new GuestMemory(sorted);
@@ -262,9 +273,13 @@ public final class GuestMemory implements ReadableGuestMemory, AutoCloseable {
     MEMORY.setMemory(writeAddress(gpa, length), length, value);
   }
 
-  /** A view that exposes only the read accessors of this memory. */
+  /**
+   * A view that exposes only the read accessors of this memory. It is a separate object (it cannot
+   * be cast back to {@code GuestMemory}); its regions report {@code isWritable() == false}, its
+   * slices are marked read-only, and closing one of its regions frees nothing.
+   */
   public ReadableGuestMemory readOnlyView() {
-    return this;
+    return readOnlyView;
   }
 
   private static void checkArray(int arrayLength, int offset, int length) {

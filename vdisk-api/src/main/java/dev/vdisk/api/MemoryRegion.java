@@ -1,6 +1,7 @@
 package dev.vdisk.api;
 
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 import net.openhft.chronicle.bytes.BytesStore;
 
 /**
@@ -19,6 +20,7 @@ public final class MemoryRegion implements AutoCloseable {
   private final BytesStore<?, ?> store;
   private final long hostAddress;
   private final Runnable unmapper;
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   private MemoryRegion(
       long guestBase,
@@ -27,17 +29,7 @@ public final class MemoryRegion implements AutoCloseable {
       boolean owned,
       BytesStore<?, ?> store,
       Runnable unmapper) {
-    if (size <= 0) {
-      throw new IllegalArgumentException("region size " + size + " (expected: > 0)");
-    }
-    if (guestBase + size - 1 < guestBase && guestBase + size != 0) {
-      throw new IllegalArgumentException(
-          "region 0x"
-              + Long.toHexString(guestBase)
-              + " + 0x"
-              + Long.toHexString(size)
-              + " wraps past the end of the 64-bit address space");
-    }
+    checkLayout(guestBase, size);
     if (!store.isDirectMemory()) {
       throw new IllegalArgumentException("region store must be off-heap (direct) memory");
     }
@@ -54,11 +46,27 @@ public final class MemoryRegion implements AutoCloseable {
     this.unmapper = unmapper;
   }
 
-  /** A writable region of zeroed off-heap memory owned by vdisk. */
-  public static MemoryRegion allocate(long guestBase, long size) {
+  private static void checkLayout(long guestBase, long size) {
     if (size <= 0) {
       throw new IllegalArgumentException("region size " + size + " (expected: > 0)");
     }
+    // Unsigned: the last byte must not wrap below the base. A region may end exactly at the top of
+    // the 64-bit space (base + size == 2^64, last byte 0xffff_ffff_ffff_ffff).
+    if (Long.compareUnsigned(guestBase + size - 1, guestBase) < 0) {
+      throw new IllegalArgumentException(
+          "region 0x"
+              + Long.toHexString(guestBase)
+              + " + 0x"
+              + Long.toHexString(size)
+              + " wraps past the end of the 64-bit address space"
+              + " (expected: base + size <= 2^64)");
+    }
+  }
+
+  /** A writable region of zeroed off-heap memory owned by vdisk. */
+  public static MemoryRegion allocate(long guestBase, long size) {
+    // Checked before allocating so that a bad layout does not leak the store.
+    checkLayout(guestBase, size);
     BytesStore<?, Void> store = BytesStore.nativeStoreWithFixedCapacity(size);
     store.zeroOut(0, size);
     return new MemoryRegion(guestBase, size, true, true, store, null);
@@ -74,8 +82,11 @@ public final class MemoryRegion implements AutoCloseable {
     if (hostAddress == 0) {
       throw new IllegalArgumentException("host address 0 (expected: a mapped address)");
     }
-    if (size <= 0) {
-      throw new IllegalArgumentException("region size " + size + " (expected: > 0)");
+    checkLayout(guestBase, size);
+    if (Long.compareUnsigned(hostAddress + size - 1, hostAddress) < 0) {
+      throw new IllegalArgumentException(
+          String.format(
+              "host range 0x%x + 0x%x wraps past the end of the address space", hostAddress, size));
     }
     return new MemoryRegion(
         guestBase, size, writable, false, BytesStore.wrap(hostAddress, size), unmapper);
@@ -123,8 +134,20 @@ public final class MemoryRegion implements AutoCloseable {
         && length <= size - offset;
   }
 
+  /**
+   * The same memory as a region that refuses writes through vdisk's accessors and owns nothing
+   * (closing it frees nothing and runs no unmapper). Used by read-only views of guest memory.
+   */
+  MemoryRegion readOnlyAlias() {
+    return new MemoryRegion(guestBase, size, false, false, store, null);
+  }
+
+  /** Frees owned memory or runs the unmapper; only the first call has an effect. */
   @Override
   public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
     if (owned) {
       store.releaseLast();
     }

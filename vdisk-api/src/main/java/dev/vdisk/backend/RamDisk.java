@@ -6,6 +6,7 @@ import dev.vdisk.api.BlockDeviceException;
 import dev.vdisk.api.BlockDeviceException.Reason;
 import dev.vdisk.api.Geometry;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.StampedLock;
 import net.openhft.chronicle.bytes.BytesStore;
@@ -34,6 +35,8 @@ public final class RamDisk implements BlockDevice {
   private final int blockSize;
   private final StampedLock lock = new StampedLock();
   private final CopyOnWriteArrayList<SizeListener> sizeListeners = new CopyOnWriteArrayList<>();
+  private final AtomicLong allocatedChunks = new AtomicLong();
+  private final BlockCapabilities capabilities;
   private volatile AtomicLongArray chunks;
   private volatile long size;
   private volatile boolean closed;
@@ -53,6 +56,7 @@ public final class RamDisk implements BlockDevice {
     this.chunkShift = Integer.numberOfTrailingZeros(chunkSize);
     this.size = size;
     this.chunks = new AtomicLongArray(chunkCount(size));
+    this.capabilities = new BlockCapabilities(false, true, true, true, true, 1L << 40, chunkSize);
   }
 
   /** A zero-filled sparse RAM disk of {@code size} bytes with 512-byte blocks. */
@@ -105,7 +109,7 @@ public final class RamDisk implements BlockDevice {
 
   @Override
   public BlockCapabilities capabilities() {
-    return new BlockCapabilities(false, true, true, true, true, 1L << 40, chunkSize);
+    return capabilities;
   }
 
   @Override
@@ -115,26 +119,14 @@ public final class RamDisk implements BlockDevice {
 
   /** Bytes of memory currently allocated to chunks. */
   public long allocatedBytes() {
-    long stamp = lock.readLock();
-    try {
-      AtomicLongArray c = chunks;
-      long n = 0;
-      for (int i = 0; i < c.length(); i++) {
-        if (c.get(i) != 0) {
-          n++;
-        }
-      }
-      return n * chunkSize;
-    } finally {
-      lock.unlockRead(stamp);
-    }
+    return allocatedChunks.get() * chunkSize;
   }
 
   @Override
   public void read(long offset, BytesStore<?, ?> dst, long dstOffset, int length)
       throws BlockDeviceException {
     checkRange(offset, length);
-    long dstAddress = storeAddress(dst, dstOffset, length, offset);
+    long dstAddress = Ranges.storeAddress(dst, dstOffset, length, offset);
     long stamp = lock.readLock();
     try {
       checkOpen(offset, length);
@@ -164,7 +156,7 @@ public final class RamDisk implements BlockDevice {
   public void write(long offset, BytesStore<?, ?> src, long srcOffset, int length)
       throws BlockDeviceException {
     checkRange(offset, length);
-    long srcAddress = storeAddress(src, srcOffset, length, offset);
+    long srcAddress = Ranges.storeAddress(src, srcOffset, length, offset);
     long stamp = lock.readLock();
     try {
       checkOpen(offset, length);
@@ -193,6 +185,7 @@ public final class RamDisk implements BlockDevice {
     long fresh = MEMORY.allocate(chunkSize);
     MEMORY.setMemory(fresh, chunkSize, (byte) 0);
     if (c.compareAndSet(index, 0, fresh)) {
+      allocatedChunks.incrementAndGet();
       return fresh;
     }
     MEMORY.freeMemory(fresh, chunkSize);
@@ -226,7 +219,10 @@ public final class RamDisk implements BlockDevice {
   /** Zeroes the range; whole chunks inside it are freed when {@code free} is set. */
   private void zeroRange(long offset, long length, boolean free) throws BlockDeviceException {
     checkRange(offset, length);
-    long stamp = lock.writeLock();
+    // Zeroing inside chunks is just a write and runs beside reads and writes; only freeing a chunk
+    // needs the exclusive lock, so a small discard does not stall every other queue.
+    boolean freesChunks = free && coversWholeChunk(offset, length);
+    long stamp = freesChunks ? lock.writeLock() : lock.readLock();
     try {
       checkOpen(offset, length);
       AtomicLongArray c = chunks;
@@ -238,8 +234,9 @@ public final class RamDisk implements BlockDevice {
         int n = (int) Math.min(end - pos, chunkSize - within);
         long chunk = c.get(index);
         if (chunk != 0) {
-          if (free && n == chunkSize) {
+          if (freesChunks && n == chunkSize) {
             c.set(index, 0);
+            allocatedChunks.decrementAndGet();
             MEMORY.freeMemory(chunk, chunkSize);
           } else {
             MEMORY.setMemory(chunk + within, n, (byte) 0);
@@ -248,23 +245,34 @@ public final class RamDisk implements BlockDevice {
         pos += n;
       }
     } finally {
-      lock.unlockWrite(stamp);
+      lock.unlock(stamp);
     }
+  }
+
+  /** True when [offset, offset+length) contains at least one whole chunk. */
+  private boolean coversWholeChunk(long offset, long length) {
+    long firstWhole = (offset + chunkSize - 1) & -(long) chunkSize;
+    return length >= chunkSize && firstWhole + chunkSize <= offset + length;
   }
 
   @Override
   public long extent(long offset, long maxLength) throws BlockDeviceException {
-    if (offset < 0 || offset >= size || maxLength <= 0) {
-      throw new BlockDeviceException(
-          Reason.OUT_OF_RANGE,
-          "extent query outside the disk of " + size + " bytes",
-          offset,
-          maxLength);
-    }
     long stamp = lock.readLock();
     try {
+      if (closed) {
+        throw new BlockDeviceException(Reason.IO_ERROR, "RAM disk is closed", offset, maxLength);
+      }
+      // Checked under the lock: a concurrent shrink must not leave offset past the chunk table.
+      long s = size;
+      if (offset < 0 || offset >= s || maxLength <= 0) {
+        throw new BlockDeviceException(
+            Reason.OUT_OF_RANGE,
+            "extent query outside the disk of " + s + " bytes",
+            offset,
+            maxLength);
+      }
       AtomicLongArray c = chunks;
-      long end = Math.min(size, offset + maxLength);
+      long end = offset + Math.min(maxLength, s - offset);
       boolean data = c.get((int) (offset >>> chunkShift)) != 0;
       long pos = offset;
       while (pos < end && (c.get((int) (pos >>> chunkShift)) != 0) == data) {
@@ -285,6 +293,9 @@ public final class RamDisk implements BlockDevice {
     checkSize(newSize, blockSize);
     long stamp = lock.writeLock();
     try {
+      if (closed) {
+        throw new IllegalStateException("RAM disk is closed");
+      }
       AtomicLongArray old = chunks;
       AtomicLongArray grown = new AtomicLongArray(chunkCount(newSize));
       int keep = Math.min(old.length(), grown.length());
@@ -294,6 +305,7 @@ public final class RamDisk implements BlockDevice {
       for (int i = keep; i < old.length(); i++) {
         long chunk = old.get(i);
         if (chunk != 0) {
+          allocatedChunks.decrementAndGet();
           MEMORY.freeMemory(chunk, chunkSize);
         }
       }
@@ -321,11 +333,7 @@ public final class RamDisk implements BlockDevice {
   }
 
   private void checkRange(long offset, long length) throws BlockDeviceException {
-    long s = size;
-    if (offset < 0 || length < 0 || offset > s || length > s - offset) {
-      throw new BlockDeviceException(
-          Reason.OUT_OF_RANGE, "range outside the disk of " + s + " bytes", offset, length);
-    }
+    Ranges.checkDisk(offset, length, size);
   }
 
   private void checkOpen(long offset, long length) throws BlockDeviceException {
@@ -337,22 +345,6 @@ public final class RamDisk implements BlockDevice {
       throw new BlockDeviceException(
           Reason.OUT_OF_RANGE, "range outside the disk of " + size + " bytes", offset, length);
     }
-  }
-
-  private static long storeAddress(
-      BytesStore<?, ?> store, long storeOffset, int length, long offset)
-      throws BlockDeviceException {
-    if (!store.isDirectMemory()
-        || storeOffset < 0
-        || length < 0
-        || length > store.capacity() - storeOffset) {
-      throw new BlockDeviceException(
-          Reason.OUT_OF_RANGE,
-          "memory range [" + storeOffset + ", +" + length + ") outside its store",
-          offset,
-          length);
-    }
-    return store.addressForRead(storeOffset);
   }
 
   @Override
@@ -368,6 +360,7 @@ public final class RamDisk implements BlockDevice {
         long chunk = c.get(i);
         if (chunk != 0) {
           c.set(i, 0);
+          allocatedChunks.decrementAndGet();
           MEMORY.freeMemory(chunk, chunkSize);
         }
       }

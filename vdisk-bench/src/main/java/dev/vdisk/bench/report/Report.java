@@ -1,0 +1,360 @@
+package dev.vdisk.bench.report;
+
+import dev.vdisk.bench.BlkWorkload;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Turns one run's JMH results into the Markdown report: targets first, then the hot loop next to
+ * its memcpy baseline, the driver side, the guest-memory primitives and the MEMDISK probe.
+ */
+public final class Report {
+  /** Headline configuration: the queue depth and layout rust-vmm's figures were taken at. */
+  static final int HEADLINE_QUEUE_DEPTH = 32;
+
+  static final String HEADLINE_LAYOUT = "DIRECT";
+
+  /** rust-vmm's figures on this machine class (queue of 256, 32 requests per kick). */
+  static final double RUST_VMM_FLUSH_NS = 95;
+
+  static final double RUST_VMM_READ_4K_ABOVE_COPY_NS = 184;
+
+  static final double TARGET_READ_4K_ABOVE_COPY_NS = 60;
+  static final double TARGET_READ_64K_FRACTION = 0.85;
+  static final double TARGET_512_PER_SECOND = 10e6;
+
+  static final String GUEST_MEMORY_CLASS = "GuestMemoryBench";
+  static final String DRIVER_CLASS = "DriverBench";
+  static final String PROBE_CLASS = "MemdiskProbeBench";
+
+  private final List<BenchResult> results;
+  private final List<DeviceRow> device = new ArrayList<>();
+  private final Baseline baseline;
+
+  public Report(List<BenchResult> results) {
+    this.results = results;
+    this.baseline = new Baseline(results);
+    for (BenchResult r : results) {
+      if (r.benchmarkClass().equals(DeviceRow.CLASS)) {
+        device.add(DeviceRow.of(r, baseline));
+      }
+    }
+    device.sort(
+        Comparator.comparing((DeviceRow d) -> d.workload())
+            .thenComparing(DeviceRow::layout)
+            .thenComparingInt(DeviceRow::queueDepth)
+            .thenComparingInt(DeviceRow::queues));
+  }
+
+  public List<DeviceRow> deviceRows() {
+    return device;
+  }
+
+  /** The row the targets are judged on: one queue, the headline depth and layout if measured. */
+  Optional<DeviceRow> headline(BlkWorkload w) {
+    Optional<DeviceRow> exact =
+        device.stream()
+            .filter(
+                d ->
+                    d.workload() == w
+                        && d.queues() == 1
+                        && d.queueDepth() == HEADLINE_QUEUE_DEPTH
+                        && d.layout().equals(HEADLINE_LAYOUT))
+            .findFirst();
+    return exact.isPresent()
+        ? exact
+        : device.stream().filter(d -> d.workload() == w && d.queues() == 1).findFirst();
+  }
+
+  /**
+   * The whole report.
+   *
+   * @param header lines describing the machine, JDK, date and preset
+   * @param charts chart file names (relative to the report) to embed, may be empty
+   */
+  public String markdown(List<String> header, List<String> charts) {
+    StringBuilder out = new StringBuilder();
+    out.append("# vdisk benchmark report\n\n");
+    for (String h : header) {
+      out.append("- ").append(h).append('\n');
+    }
+    out.append('\n');
+    appendTargets(out);
+    appendDevice(out);
+    appendDriver(out);
+    appendMemcpy(out);
+    appendGuestMemory(out);
+    appendProbe(out);
+    appendOthers(out);
+    if (!charts.isEmpty()) {
+      out.append("## Charts\n\n");
+      for (String c : charts) {
+        out.append("![").append(c).append("](").append(c).append(")\n\n");
+      }
+    }
+    return out.toString();
+  }
+
+  private void appendTargets(StringBuilder out) {
+    out.append("## Targets\n\n");
+    if (device.isEmpty()) {
+      out.append("No hot-loop (`").append(DeviceRow.CLASS).append("`) results in this run.\n\n");
+      return;
+    }
+    MarkdownTable t = new MarkdownTable("target", "configuration", ">measured", "met");
+    headline(BlkWorkload.READ_4K)
+        .ifPresent(
+            d ->
+                t.row(
+                    "4 KiB read: device time above the copy < 60 ns",
+                    d.label(),
+                    Format.ns(d.nsAboveCopy()) + " ns",
+                    verdict(d.nsAboveCopy() < TARGET_READ_4K_ABOVE_COPY_NS, d.nsAboveCopy())));
+    headline(BlkWorkload.READ_64K)
+        .ifPresent(
+            d ->
+                t.row(
+                    "64 KiB read: >= 85% of memcpy bandwidth",
+                    d.label(),
+                    Format.percent(d.fractionOfMemcpy()),
+                    verdict(
+                        d.fractionOfMemcpy() >= TARGET_READ_64K_FRACTION, d.fractionOfMemcpy())));
+    for (BlkWorkload w : new BlkWorkload[] {BlkWorkload.READ_512, BlkWorkload.WRITE_512}) {
+      headline(w)
+          .ifPresent(
+              d ->
+                  t.row(
+                      "512 B " + w.kind.toString().toLowerCase() + ": > 10 M requests/s/core",
+                      d.label(),
+                      Format.rate(d.requestsPerSecond()) + "/s",
+                      verdict(d.requestsPerSecond() > TARGET_512_PER_SECOND, 0)));
+    }
+    t.appendTo(out);
+    out.append(
+            "\nAgainst rust-vmm (vm-virtio + virtio-blk) on this machine class, queue of 256 with ")
+        .append("32 requests per kick:\n\n");
+    MarkdownTable r = new MarkdownTable("figure", ">rust-vmm", ">vdisk", "configuration");
+    headline(BlkWorkload.FLUSH)
+        .ifPresent(
+            d ->
+                r.row(
+                    "ns per FLUSH",
+                    Format.ns(RUST_VMM_FLUSH_NS),
+                    Format.ns(d.nsPerRequest()),
+                    d.label()));
+    headline(BlkWorkload.READ_4K)
+        .ifPresent(
+            d ->
+                r.row(
+                    "ns above the copy, 4 KiB read",
+                    Format.ns(RUST_VMM_READ_4K_ABOVE_COPY_NS),
+                    Format.ns(d.nsAboveCopy()),
+                    d.label()));
+    r.appendTo(out);
+    out.append('\n');
+  }
+
+  private static String verdict(boolean met, double value) {
+    return Double.isNaN(value) ? "no baseline" : met ? "yes" : "**no**";
+  }
+
+  private void appendDevice(StringBuilder out) {
+    if (device.isEmpty()) {
+      return;
+    }
+    out.append("## Hot loop: driver ring → VirtioBlkDevice → RamDisk, in process\n\n");
+    out.append(
+        "ns/request is the average time one thread spends per request (JMH average time over"
+            + " batches of `queueDepth` requests, `@OperationsPerInvocation`); with 2 queues each"
+            + " queue has its own thread and requests/s is their sum. \"copy\" is the memcpy"
+            + " baseline of the same copies measured in the same run; fraction of memcpy ="
+            + " copy / ns per request.\n\n");
+    MarkdownTable t =
+        new MarkdownTable(
+            "workload",
+            "layout",
+            ">queue depth",
+            ">queues",
+            ">ns/request",
+            ">requests/s",
+            ">bytes/s",
+            ">copy ns",
+            ">fraction of memcpy",
+            ">ns above copy",
+            ">alloc B/op");
+    for (DeviceRow d : device) {
+      t.row(
+          d.workload(),
+          d.layout(),
+          d.queueDepth(),
+          d.queues(),
+          Format.nsWithError(d.nsPerRequest(), d.result().error()),
+          Format.rate(d.requestsPerSecond()),
+          Format.bandwidth(d.bytesPerSecond()),
+          Format.ns(d.copyNs()),
+          Format.percent(d.fractionOfMemcpy()),
+          Format.ns(d.nsAboveCopy()),
+          Format.alloc(d.result().allocPerOp()));
+    }
+    t.appendTo(out);
+    out.append('\n');
+  }
+
+  private void appendDriver(StringBuilder out) {
+    appendGeneric(
+        out,
+        DRIVER_CLASS,
+        "## Driver side alone (the refill work excluded from the hot-loop figures)\n\n");
+  }
+
+  private void appendProbe(StringBuilder out) {
+    appendGeneric(
+        out, PROBE_CLASS, "## MEMDISK / GRUB4DOS probe over 4 GiB of sparse guest memory\n\n");
+  }
+
+  private void appendMemcpy(StringBuilder out) {
+    Set<Integer> sizes = new TreeSet<>();
+    Map<Integer, BenchResult> hot = new LinkedHashMap<>();
+    for (BenchResult r : results) {
+      if (r.benchmarkClass().equals(Baseline.CLASS)) {
+        int size = r.intParam("size", -1);
+        sizes.add(size);
+        if (r.method().equals("hot")) {
+          hot.put(size, r);
+        }
+      }
+    }
+    if (sizes.isEmpty()) {
+      return;
+    }
+    out.append("## memcpy baseline (Chronicle `UnsafeMemory.copyMemory`, same run)\n\n");
+    out.append(
+        "disk→buffers / buffers→disk: the hot loop's exact copies (random size-aligned offsets in"
+            + " an 8 MiB store, 32 guest buffers); hot: one source and one target, cache-resident.\n\n");
+    MarkdownTable t =
+        new MarkdownTable(
+            ">size",
+            ">disk→buffers ns",
+            ">bandwidth",
+            ">buffers→disk ns",
+            ">bandwidth",
+            ">hot ns",
+            ">hot bandwidth");
+    for (int size : sizes) {
+      double hotNs = hot.containsKey(size) ? hot.get(size).score() : Double.NaN;
+      t.row(
+          size,
+          Format.ns(baseline.readNs(size)),
+          Format.bandwidth(size * 1e9 / baseline.readNs(size)),
+          Format.ns(baseline.writeNs(size)),
+          Format.bandwidth(size * 1e9 / baseline.writeNs(size)),
+          Format.ns(hotNs),
+          Format.bandwidth(size * 1e9 / hotNs));
+    }
+    t.appendTo(out);
+    out.append('\n');
+  }
+
+  private void appendGuestMemory(StringBuilder out) {
+    // primitive -> regions -> variant -> result
+    Map<String, Map<String, Map<String, BenchResult>>> byPrimitive = new LinkedHashMap<>();
+    for (BenchResult r : results) {
+      if (!r.benchmarkClass().equals(GUEST_MEMORY_CLASS)) {
+        continue;
+      }
+      String m = r.method();
+      String variant =
+          m.endsWith("GuestMemory")
+              ? "GuestMemory"
+              : m.endsWith("Raw")
+                  ? "Raw"
+                  : m.endsWith("Store") ? "Store" : m.endsWith("RamDisk") ? "RamDisk" : m;
+      String primitive = m.substring(0, m.length() - variant.length());
+      byPrimitive
+          .computeIfAbsent(primitive, k -> new LinkedHashMap<>())
+          .computeIfAbsent(r.param("regions"), k -> new LinkedHashMap<>())
+          .put(variant, r);
+    }
+    if (byPrimitive.isEmpty()) {
+      return;
+    }
+    out.append(
+        "## Guest memory primitives: `GuestMemory` (bounds-checked) against raw Chronicle\n\n");
+    out.append(
+        "raw = `UnsafeMemory` on the host address; BytesStore = the region's store random access"
+            + " (neither checks bounds); RamDisk = `RamDisk.read` into guest memory (chunk lookup"
+            + " and lock). Cost of checks = GuestMemory − raw.\n\n");
+    MarkdownTable t =
+        new MarkdownTable(
+            "primitive",
+            ">regions",
+            ">GuestMemory ns",
+            ">raw ns",
+            ">BytesStore ns",
+            ">RamDisk ns",
+            ">cost of checks ns");
+    byPrimitive.forEach(
+        (primitive, byRegions) ->
+            byRegions.forEach(
+                (regions, v) -> {
+                  double gm = score(v.get("GuestMemory"));
+                  double raw = score(v.get("Raw"));
+                  t.row(
+                      primitive,
+                      regions,
+                      Format.ns(gm),
+                      Format.ns(raw),
+                      Format.ns(score(v.get("Store"))),
+                      Format.ns(score(v.get("RamDisk"))),
+                      Format.ns(gm - raw));
+                }));
+    t.appendTo(out);
+    out.append('\n');
+  }
+
+  private static double score(BenchResult r) {
+    return r == null ? Double.NaN : r.score();
+  }
+
+  private static final Set<String> KNOWN =
+      Set.of(DeviceRow.CLASS, Baseline.CLASS, GUEST_MEMORY_CLASS, DRIVER_CLASS, PROBE_CLASS);
+
+  private void appendOthers(StringBuilder out) {
+    Set<String> others = new TreeSet<>();
+    for (BenchResult r : results) {
+      if (!KNOWN.contains(r.benchmarkClass())) {
+        others.add(r.benchmarkClass());
+      }
+    }
+    for (String cls : others) {
+      appendGeneric(out, cls, "## " + cls + "\n\n");
+    }
+  }
+
+  private void appendGeneric(StringBuilder out, String cls, String title) {
+    MarkdownTable t =
+        new MarkdownTable("benchmark", "parameters", ">threads", ">score", "unit", ">alloc B/op");
+    for (BenchResult r : results) {
+      if (r.benchmarkClass().equals(cls)) {
+        t.row(
+            r.method(),
+            r.params().isEmpty() ? Format.NONE : r.params().toString(),
+            r.threads(),
+            Format.nsWithError(r.score(), r.error()),
+            r.unit(),
+            Format.alloc(r.allocPerOp()));
+      }
+    }
+    if (!t.isEmpty()) {
+      out.append(title);
+      t.appendTo(out);
+      out.append('\n');
+    }
+  }
+}

@@ -1,0 +1,653 @@
+package dev.vdisk.virtio.queue;
+
+import static dev.vdisk.virtio.queue.SplitRing.AVAIL_ELEM_SIZE;
+import static dev.vdisk.virtio.queue.SplitRing.AVAIL_FLAGS_OFFSET;
+import static dev.vdisk.virtio.queue.SplitRing.AVAIL_F_NO_INTERRUPT;
+import static dev.vdisk.virtio.queue.SplitRing.AVAIL_IDX_OFFSET;
+import static dev.vdisk.virtio.queue.SplitRing.AVAIL_RING_OFFSET;
+import static dev.vdisk.virtio.queue.SplitRing.DESC_ADDR_OFFSET;
+import static dev.vdisk.virtio.queue.SplitRing.DESC_FLAGS_OFFSET;
+import static dev.vdisk.virtio.queue.SplitRing.DESC_F_INDIRECT;
+import static dev.vdisk.virtio.queue.SplitRing.DESC_F_NEXT;
+import static dev.vdisk.virtio.queue.SplitRing.DESC_F_WRITE;
+import static dev.vdisk.virtio.queue.SplitRing.DESC_LEN_OFFSET;
+import static dev.vdisk.virtio.queue.SplitRing.DESC_NEXT_OFFSET;
+import static dev.vdisk.virtio.queue.SplitRing.DESC_SIZE;
+import static dev.vdisk.virtio.queue.SplitRing.USED_ELEM_ID_OFFSET;
+import static dev.vdisk.virtio.queue.SplitRing.USED_ELEM_LEN_OFFSET;
+import static dev.vdisk.virtio.queue.SplitRing.USED_ELEM_SIZE;
+import static dev.vdisk.virtio.queue.SplitRing.USED_FLAGS_OFFSET;
+import static dev.vdisk.virtio.queue.SplitRing.USED_F_NO_NOTIFY;
+import static dev.vdisk.virtio.queue.SplitRing.USED_IDX_OFFSET;
+import static dev.vdisk.virtio.queue.SplitRing.USED_RING_OFFSET;
+
+import dev.vdisk.api.GuestMemory;
+import dev.vdisk.api.MemoryRegion;
+import dev.vdisk.virtio.DeviceNotifier;
+import dev.vdisk.virtio.QueueSetup;
+import dev.vdisk.virtio.VirtioFeatures;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The device side of a split virtqueue (virtio 1.2 "Split Virtqueues").
+ *
+ * <p>The three rings are checked once at {@link #activate}: size, alignment, and that each part
+ * lies wholly inside one guest memory region (the used ring in a writable one). Their host
+ * addresses are kept, so ring accesses afterwards cost no region lookup. Each descriptor buffer
+ * costs one {@code regionIndex} lookup; indirect tables are checked and translated once per chain.
+ *
+ * <p>Chain walking follows rust-vmm's {@code virtio-queue} rules plus QEMU's and Cloud Hypervisor's
+ * extra checks; every rule is a {@link QueueError} constant with a counter. See {@link Virtqueue}
+ * for threading and for what the caller does with each outcome.
+ *
+ * <p>Memory ordering (vdisk spec section 7.5): acquire after loading avail.idx, release before
+ * storing used.idx, full fences between publishing used.idx and reading used_event/avail.flags, and
+ * between writing avail_event/used.flags and re-reading avail.idx. avail_event and used_event are
+ * only touched when EVENT_IDX was negotiated: without it those bytes may not even belong to the
+ * ring.
+ */
+public final class SplitQueue implements Virtqueue {
+  /** Default cap on descriptors per chain beyond the queue size (QEMU's VIRTQUEUE_MAX_SIZE). */
+  public static final int DEFAULT_MAX_CHAIN = 1024;
+
+  /**
+   * Longest single segment: buffers are cut here so lengths fit an {@code int} (a descriptor may be
+   * up to 4 GiB - 1).
+   */
+  static final long MAX_SEGMENT_BYTES = 1L << 30;
+
+  private static final VarHandle IN_FLIGHT_COUNT;
+  private static final VarHandle BYTES = MethodHandles.arrayElementVarHandle(byte[].class);
+
+  static {
+    try {
+      IN_FLIGHT_COUNT =
+          MethodHandles.lookup().findVarHandle(SplitQueue.class, "inFlightCount", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  // Indices into stats.
+  private static final int STAT_INTERRUPTS_SENT = 0;
+  private static final int STAT_INTERRUPTS_SUPPRESSED = 1;
+  private static final int STAT_USED_NOT_IN_FLIGHT = 2;
+  private static final int STAT_LAST_AVAIL = 3;
+  private static final int STAT_USED_IDX = 4;
+  private static final int STAT_NEXT_AVAIL = 5;
+  private static final int STAT_COUNT = 6;
+
+  private final int index;
+  private final int size;
+  private final int mask;
+  private final boolean eventIdx;
+  private final boolean indirectAllowed;
+  private final int maxChain;
+  private final GuestMemory memory;
+  private final DeviceNotifier notifier;
+
+  private final long descHost;
+  private final long availFlagsHost;
+  private final long availIdxHost;
+  private final long availRingHost;
+  private final long usedEventHost;
+  private final long usedFlagsHost;
+  private final long usedIdxHost;
+  private final long usedRingHost;
+  private final long availEventHost;
+
+  private final long[] regionBase;
+  private final long[] regionLast;
+  private final long[] regionHost;
+  private final boolean[] regionWritable;
+
+  /** One byte per head: 1 while the head is in flight. */
+  private final byte[] inFlight;
+
+  @SuppressWarnings("unused") // accessed through IN_FLIGHT_COUNT
+  private volatile int inFlightCount;
+
+  private final CounterArray errors = new CounterArray(QueueError.COUNT);
+  private final CounterArray stats = new CounterArray(STAT_COUNT);
+
+  // Owned by the popping thread.
+  private int nextAvail;
+  private int availSeen;
+  private boolean noNotifySet;
+
+  // Owned by the completing thread (serialised by the caller).
+  private int nextUsed;
+  private int signalledUsed;
+
+  private volatile boolean broken;
+
+  private SplitQueue(
+      QueueSetup setup,
+      boolean eventIdx,
+      boolean indirectAllowed,
+      int maxChain,
+      GuestMemory memory,
+      DeviceNotifier notifier,
+      long descHost,
+      long availHost,
+      long usedHost) {
+    this.index = setup.index();
+    this.size = setup.size();
+    this.mask = size - 1;
+    this.eventIdx = eventIdx;
+    this.indirectAllowed = indirectAllowed;
+    this.maxChain = maxChain;
+    this.memory = memory;
+    this.notifier = notifier;
+    this.descHost = descHost;
+    this.availFlagsHost = availHost + AVAIL_FLAGS_OFFSET;
+    this.availIdxHost = availHost + AVAIL_IDX_OFFSET;
+    this.availRingHost = availHost + AVAIL_RING_OFFSET;
+    this.usedEventHost = availHost + SplitRing.usedEventOffset(size);
+    this.usedFlagsHost = usedHost + USED_FLAGS_OFFSET;
+    this.usedIdxHost = usedHost + USED_IDX_OFFSET;
+    this.usedRingHost = usedHost + USED_RING_OFFSET;
+    this.availEventHost = usedHost + SplitRing.availEventOffset(size);
+    int n = memory.regionCount();
+    this.regionBase = new long[n];
+    this.regionLast = new long[n];
+    this.regionHost = new long[n];
+    this.regionWritable = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      MemoryRegion r = memory.region(i);
+      regionBase[i] = r.guestBase();
+      regionLast[i] = r.guestLast();
+      regionHost[i] = r.hostAddress();
+      regionWritable[i] = r.isWritable();
+    }
+    this.inFlight = new byte[size];
+    this.nextAvail = setup.nextAvail() & 0xffff;
+    this.availSeen = nextAvail;
+    this.nextUsed = setup.nextUsed() & 0xffff;
+    this.signalledUsed = nextUsed;
+    stats.set(STAT_NEXT_AVAIL, nextAvail);
+    stats.set(STAT_LAST_AVAIL, nextAvail);
+    stats.set(STAT_USED_IDX, nextUsed);
+  }
+
+  /**
+   * Checks the driver's queue description and starts the queue.
+   *
+   * @param memory the guest memory every ring and buffer must lie in
+   * @param setup where the driver put the rings
+   * @param negotiatedFeatures the features in force (INDIRECT_DESC and EVENT_IDX matter here)
+   * @param maxSize largest size the device offered for this queue
+   * @param maxChainDescriptors cap on descriptors per chain; the effective cap is at least the
+   *     queue size (the spec's own limit), and indirect tables may be this long (QEMU accepts 1024)
+   * @param notifier where interrupts and NEEDS_RESET go
+   * @throws QueueSetupException naming what is wrong, when the rings are unusable
+   */
+  public static SplitQueue activate(
+      GuestMemory memory,
+      QueueSetup setup,
+      long negotiatedFeatures,
+      int maxSize,
+      int maxChainDescriptors,
+      DeviceNotifier notifier)
+      throws QueueSetupException {
+    int size = setup.size();
+    if (!SplitRing.isValidSize(size) || size > maxSize) {
+      throw new QueueSetupException(
+          "queue "
+              + setup.index()
+              + ": size "
+              + size
+              + " (expected: power of two <= "
+              + maxSize
+              + ")");
+    }
+    boolean eventIdx = VirtioFeatures.has(negotiatedFeatures, VirtioFeatures.RING_EVENT_IDX);
+    boolean indirect = VirtioFeatures.has(negotiatedFeatures, VirtioFeatures.RING_INDIRECT_DESC);
+    long desc =
+        translate(
+            memory,
+            setup,
+            "descriptor table",
+            setup.descAddr(),
+            SplitRing.DESC_ALIGN,
+            SplitRing.descTableBytes(size),
+            false);
+    long avail =
+        translate(
+            memory,
+            setup,
+            "available ring",
+            setup.driverAddr(),
+            SplitRing.AVAIL_ALIGN,
+            SplitRing.availRingBytes(size, eventIdx),
+            false);
+    long used =
+        translate(
+            memory,
+            setup,
+            "used ring",
+            setup.deviceAddr(),
+            SplitRing.USED_ALIGN,
+            SplitRing.usedRingBytes(size, eventIdx),
+            true);
+    if (maxChainDescriptors < 1) {
+      throw new IllegalArgumentException(
+          "maxChainDescriptors " + maxChainDescriptors + " (expected >= 1)");
+    }
+    SplitQueue q =
+        new SplitQueue(
+            setup,
+            eventIdx,
+            indirect,
+            Math.max(size, maxChainDescriptors),
+            memory,
+            notifier,
+            desc,
+            avail,
+            used);
+    q.start();
+    return q;
+  }
+
+  private static long translate(
+      GuestMemory memory,
+      QueueSetup setup,
+      String what,
+      long gpa,
+      int alignment,
+      long bytes,
+      boolean needsWrite)
+      throws QueueSetupException {
+    if ((gpa & (alignment - 1)) != 0) {
+      throw new QueueSetupException(
+          String.format(
+              "queue %d: %s at 0x%x (expected: %d-byte aligned)",
+              setup.index(), what, gpa, alignment));
+    }
+    int r = memory.regionIndex(gpa, bytes);
+    if (r < 0) {
+      throw new QueueSetupException(
+          String.format(
+              "queue %d: %s 0x%x+%d not inside one guest memory region (mapped: %s)",
+              setup.index(), what, gpa, bytes, memory.describeRanges()));
+    }
+    MemoryRegion region = memory.region(r);
+    if (needsWrite && !region.isWritable()) {
+      throw new QueueSetupException(
+          String.format(
+              "queue %d: %s 0x%x lies in read-only region %s", setup.index(), what, gpa, region));
+    }
+    return region.hostAddress() + (gpa - region.guestBase());
+  }
+
+  /** The device owns used.flags and avail_event: give them defined values. */
+  private void start() {
+    HostMemory.putU16(usedFlagsHost, 0);
+    if (eventIdx) {
+      HostMemory.putU16(availEventHost, nextAvail);
+    }
+  }
+
+  /** Length of {@code chain}'s segments the constructor sized for: the longest accepted chain. */
+  public int maxChainDescriptors() {
+    return maxChain;
+  }
+
+  /** A chain object big enough for any chain this queue accepts. */
+  public DescriptorChain newChain() {
+    return new DescriptorChain(maxChain + 64);
+  }
+
+  @Override
+  public int index() {
+    return index;
+  }
+
+  @Override
+  public int size() {
+    return size;
+  }
+
+  public boolean eventIdx() {
+    return eventIdx;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Available side
+
+  @Override
+  public int pop(DescriptorChain chain) {
+    if (broken) {
+      return POP_BROKEN;
+    }
+    int next = nextAvail;
+    if (next == availSeen) {
+      int avail = HostMemory.lvU16(availIdxHost);
+      stats.set(STAT_LAST_AVAIL, avail);
+      if (((avail - next) & 0xffff) > size) {
+        return ringFault(QueueError.AVAIL_IDX_OVERRUN, avail);
+      }
+      availSeen = avail;
+      if (avail == next) {
+        return POP_EMPTY;
+      }
+    }
+    int head = HostMemory.u16(availRingHost + (long) AVAIL_ELEM_SIZE * (next & mask));
+    nextAvail = (next + 1) & 0xffff;
+    stats.set(STAT_NEXT_AVAIL, nextAvail);
+    if (head >= size) {
+      return ringFault(QueueError.HEAD_OUT_OF_RANGE, head);
+    }
+    if ((byte) BYTES.getAcquire(inFlight, head) != 0) {
+      return ringFault(QueueError.HEAD_IN_FLIGHT, head);
+    }
+    inFlight[head] = 1;
+    IN_FLIGHT_COUNT.getAndAdd(this, 1);
+    return walk(chain, head);
+  }
+
+  /** Cold: stops the queue and asks for a device reset. */
+  private int ringFault(QueueError error, int value) {
+    errors.increment(error.ordinal());
+    if (!broken) {
+      broken = true;
+      notifier.needsReset(
+          "virtqueue " + index + ": " + error + " (value " + value + ", queue size " + size + ")");
+    }
+    return POP_BROKEN;
+  }
+
+  private int malformed(DescriptorChain chain, QueueError error) {
+    errors.increment(error.ordinal());
+    chain.error = error;
+    chain.segments = 0;
+    chain.readableSegments = 0;
+    return POP_MALFORMED;
+  }
+
+  private int walk(DescriptorChain c, int head) {
+    c.clear(head);
+    long table = descHost;
+    int tableSize = size;
+    int idx = head;
+    int walked = 0;
+    int count = 0;
+    long total = 0;
+    boolean inIndirect = false;
+    boolean sawWritable = false;
+    while (true) {
+      if (++walked > tableSize) {
+        return malformed(c, QueueError.CHAIN_LOOP);
+      }
+      long d = table + (long) DESC_SIZE * idx;
+      long addr = HostMemory.u64(d + DESC_ADDR_OFFSET);
+      long len = HostMemory.u32(d + DESC_LEN_OFFSET);
+      int flags = HostMemory.u16(d + DESC_FLAGS_OFFSET);
+      if ((flags & DESC_F_INDIRECT) != 0) {
+        if (!indirectAllowed) {
+          return malformed(c, QueueError.INDIRECT_NOT_NEGOTIATED);
+        }
+        if (inIndirect) {
+          return malformed(c, QueueError.INDIRECT_NESTED);
+        }
+        if ((flags & DESC_F_NEXT) != 0) {
+          return malformed(c, QueueError.INDIRECT_WITH_NEXT);
+        }
+        if (len == 0 || (len & (DESC_SIZE - 1)) != 0) {
+          return malformed(c, QueueError.INDIRECT_BAD_LENGTH);
+        }
+        long entries = len / DESC_SIZE;
+        if (entries > maxChain) {
+          return malformed(c, QueueError.INDIRECT_TOO_LARGE);
+        }
+        int r = memory.regionIndex(addr, len);
+        if (r < 0) {
+          return malformed(c, QueueError.INDIRECT_TABLE_UNMAPPED);
+        }
+        // WRITE on the pointer descriptor is ignored, as the spec requires.
+        table = regionHost[r] + (addr - regionBase[r]);
+        tableSize = (int) entries;
+        idx = 0;
+        walked = 0;
+        inIndirect = true;
+        c.indirect = true;
+        continue;
+      }
+      if (++count > maxChain) {
+        return malformed(c, QueueError.CHAIN_TOO_LONG);
+      }
+      if (len == 0) {
+        return malformed(c, QueueError.ZERO_LENGTH_BUFFER);
+      }
+      boolean writable = (flags & DESC_F_WRITE) != 0;
+      if (writable) {
+        if (!sawWritable) {
+          sawWritable = true;
+          c.readableSegments = c.segments;
+        }
+        c.writableBytes += len;
+      } else {
+        if (sawWritable) {
+          return malformed(c, QueueError.READABLE_AFTER_WRITABLE);
+        }
+        c.readableBytes += len;
+      }
+      total += len;
+      if (total > 0xffff_ffffL) {
+        return malformed(c, QueueError.CHAIN_BYTES_OVERFLOW);
+      }
+      QueueError mapError = map(c, addr, len, writable);
+      if (mapError != null) {
+        return malformed(c, mapError);
+      }
+      if ((flags & DESC_F_NEXT) == 0) {
+        break;
+      }
+      int next = HostMemory.u16(d + DESC_NEXT_OFFSET);
+      if (next >= tableSize) {
+        return malformed(c, QueueError.NEXT_OUT_OF_RANGE);
+      }
+      idx = next;
+    }
+    if (!sawWritable) {
+      c.readableSegments = c.segments;
+    }
+    c.descriptors = count;
+    return POP_CHAIN;
+  }
+
+  /** Adds [addr, addr+len) to the chain as one segment, or several across adjacent regions. */
+  private QueueError map(DescriptorChain c, long addr, long len, boolean writable) {
+    int r = len <= MAX_SEGMENT_BYTES ? memory.regionIndex(addr, len) : -1;
+    if (r >= 0) {
+      if (writable && !regionWritable[r]) {
+        return QueueError.BUFFER_READ_ONLY;
+      }
+      long offset = addr - regionBase[r];
+      if (!c.add(addr, regionHost[r] + offset, offset, (int) len, r)) {
+        return QueueError.TOO_MANY_SEGMENTS;
+      }
+      return null;
+    }
+    return mapSplit(c, addr, len, writable);
+  }
+
+  /** Cold: a buffer crossing region boundaries or longer than one segment. */
+  private QueueError mapSplit(DescriptorChain c, long addr, long len, boolean writable) {
+    long a = addr;
+    long remaining = len;
+    while (remaining > 0) {
+      int r = memory.regionIndex(a, 1);
+      if (r < 0) {
+        return QueueError.BUFFER_UNMAPPED;
+      }
+      if (writable && !regionWritable[r]) {
+        return QueueError.BUFFER_READ_ONLY;
+      }
+      long inRegion = regionLast[r] - a; // bytes after a in this region, minus one
+      long n = remaining;
+      if (Long.compareUnsigned(n - 1, inRegion) > 0) {
+        n = inRegion + 1;
+      }
+      if (n > MAX_SEGMENT_BYTES) {
+        n = MAX_SEGMENT_BYTES;
+      }
+      long offset = a - regionBase[r];
+      if (!c.add(a, regionHost[r] + offset, offset, (int) n, r)) {
+        return QueueError.TOO_MANY_SEGMENTS;
+      }
+      a += n;
+      remaining -= n;
+      if (remaining > 0 && a == 0) {
+        return QueueError.BUFFER_UNMAPPED; // wrapped past the top of the address space
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public void disableNotifications() {
+    if (!eventIdx && !noNotifySet) {
+      HostMemory.putU16(usedFlagsHost, USED_F_NO_NOTIFY);
+      noNotifySet = true;
+    }
+    // With EVENT_IDX a stale avail_event already suppresses kicks: the driver only kicks when its
+    // index crosses avail_event, which it passed when it last kicked.
+  }
+
+  @Override
+  public boolean enableNotifications() {
+    if (broken) {
+      return false;
+    }
+    if (eventIdx) {
+      HostMemory.putU16(availEventHost, nextAvail);
+    } else if (noNotifySet) {
+      HostMemory.putU16(usedFlagsHost, 0);
+      noNotifySet = false;
+    }
+    // The driver may have published between our last look and the store above without kicking.
+    HostMemory.fullFence();
+    int avail = HostMemory.lvU16(availIdxHost);
+    stats.set(STAT_LAST_AVAIL, avail);
+    return avail != nextAvail;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Used side
+
+  @Override
+  public void addUsed(int head, int len) {
+    if (head < 0 || head >= size || inFlight[head] == 0) {
+      stats.increment(STAT_USED_NOT_IN_FLIGHT);
+      return;
+    }
+    // Free the head before the driver can see it in the used ring and hand it back to us.
+    BYTES.setRelease(inFlight, head, (byte) 0);
+    IN_FLIGHT_COUNT.getAndAdd(this, -1);
+    int used = nextUsed;
+    long e = usedRingHost + (long) USED_ELEM_SIZE * (used & mask);
+    HostMemory.putU32(e + USED_ELEM_ID_OFFSET, head);
+    HostMemory.putU32(e + USED_ELEM_LEN_OFFSET, len & 0xffff_ffffL);
+    used = (used + 1) & 0xffff;
+    nextUsed = used;
+    HostMemory.soU16(usedIdxHost, used);
+    stats.set(STAT_USED_IDX, used);
+  }
+
+  @Override
+  public boolean notifyIfNeeded() {
+    int now = nextUsed;
+    int old = signalledUsed;
+    if (now == old) {
+      return false;
+    }
+    // used.idx must be visible before we read the driver's wish, or a driver that just re-enabled
+    // interrupts and saw no new entry would sleep forever (ACRN #2733, Cloud Hypervisor #897).
+    HostMemory.fullFence();
+    boolean need;
+    if (eventIdx) {
+      need = SplitRing.needEvent(HostMemory.u16(usedEventHost), now, old);
+    } else {
+      need = (HostMemory.u16(availFlagsHost) & AVAIL_F_NO_INTERRUPT) == 0;
+    }
+    signalledUsed = now;
+    if (need) {
+      stats.increment(STAT_INTERRUPTS_SENT);
+      notifier.usedBuffers(index);
+    } else {
+      stats.increment(STAT_INTERRUPTS_SUPPRESSED);
+    }
+    return need;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // State and statistics
+
+  @Override
+  public boolean isBroken() {
+    return broken;
+  }
+
+  @Override
+  public int nextAvail() {
+    return (int) stats.get(STAT_NEXT_AVAIL);
+  }
+
+  @Override
+  public int lastAvailIdx() {
+    return (int) stats.get(STAT_LAST_AVAIL);
+  }
+
+  @Override
+  public int usedIdx() {
+    return (int) stats.get(STAT_USED_IDX);
+  }
+
+  @Override
+  public int inFlight() {
+    return (int) IN_FLIGHT_COUNT.getVolatile(this);
+  }
+
+  @Override
+  public long errorCount(QueueError error) {
+    return errors.get(error.ordinal());
+  }
+
+  @Override
+  public long interruptsSent() {
+    return stats.get(STAT_INTERRUPTS_SENT);
+  }
+
+  @Override
+  public long interruptsSuppressed() {
+    return stats.get(STAT_INTERRUPTS_SUPPRESSED);
+  }
+
+  @Override
+  public long usedNotInFlight() {
+    return stats.get(STAT_USED_NOT_IN_FLIGHT);
+  }
+
+  /** True when {@code head} is in flight (tests, diagnostics). */
+  public boolean isInFlight(int head) {
+    return head >= 0 && head < size && (byte) BYTES.getAcquire(inFlight, head) != 0;
+  }
+
+  @Override
+  public String toString() {
+    return "SplitQueue{index="
+        + index
+        + ", size="
+        + size
+        + ", nextAvail="
+        + nextAvail()
+        + ", used="
+        + usedIdx()
+        + ", inFlight="
+        + inFlight()
+        + (broken ? ", BROKEN" : "")
+        + "}";
+  }
+}
