@@ -457,6 +457,25 @@ public final class VirtioPciDevice implements PciFunction {
   }
 
   /**
+   * Guest-programmed base of BAR {@code bar} with the type bits masked off (0 when unprogrammed or
+   * not implemented). For a 64-bit BAR the lower index reports the whole base and the upper index
+   * reports 0, so a VMM can decode absolute addresses by scanning six entries.
+   */
+  public long barBase(int bar) {
+    return bar == layout.bar() ? barAddress() : 0;
+  }
+
+  /** Size of BAR {@code bar} in bytes; 0 for BARs the function does not implement. */
+  public long barSize(int bar) {
+    return bar == layout.bar() ? layout.size() : 0;
+  }
+
+  /** True when Command.Memory Space decoding is on (the BAR answers at its base). */
+  public boolean memoryDecodingEnabled() {
+    return (commandRegister() & COMMAND_MEMORY) != 0;
+  }
+
+  /**
    * True when {@code address} falls in the virtio BAR as the guest programmed it and Memory Space
    * decoding is on: the VMM may route the access here.
    */
