@@ -58,6 +58,9 @@ public final class VirtioPciDevice implements PciFunction {
   private final int subsystemId;
   private final Object lock = new Object();
 
+  /** Copy of the Command register for the lock-free doorbell path; written under the lock. */
+  private volatile int command;
+
   private VirtioPciDevice(Builder b) {
     this.device = b.device;
     this.name = b.name;
@@ -162,6 +165,7 @@ public final class VirtioPciDevice implements PciFunction {
   }
 
   private void commandWritten(int oldCommand, int command) {
+    this.command = command;
     irq.commandChanged((command & COMMAND_INTX_DISABLE) != 0, (command & COMMAND_BUS_MASTER) != 0);
     if (((oldCommand ^ command) & COMMAND_BUS_MASTER) != 0) {
       common.busMasterChanged((command & COMMAND_BUS_MASTER) != 0);
@@ -266,9 +270,7 @@ public final class VirtioPciDevice implements PciFunction {
   }
 
   private int commandRegister() {
-    synchronized (lock) {
-      return config.u16(COMMAND);
-    }
+    return command;
   }
 
   /** Reads a BAR offset already checked to lie in the BAR; dispatches to the structure. */
@@ -542,6 +544,7 @@ public final class VirtioPciDevice implements PciFunction {
       for (int off = 0; off < CONFIG_SPACE_SIZE; off += 4) {
         config.put32(off, fresh.u32(off));
       }
+      command = 0;
       common.busMasterChanged(false);
       counters.event(PciCounter.FUNCTION_RESETS);
     }
