@@ -141,7 +141,7 @@ public final class RamDisk implements BlockDevice {
         if (chunk == 0) {
           MEMORY.setMemory(dstAddress, n, (byte) 0);
         } else {
-          MEMORY.copyMemory(chunk + within, dstAddress, n);
+          MEMORY.copyMemory(chunk + within, dstAddress, (long) n);
         }
         pos += n;
         dstAddress += n;
@@ -167,7 +167,7 @@ public final class RamDisk implements BlockDevice {
         int index = (int) (pos >>> chunkShift);
         int within = (int) (pos & (chunkSize - 1));
         int n = (int) Math.min(remaining, chunkSize - within);
-        MEMORY.copyMemory(srcAddress, chunkForWrite(c, index) + within, n);
+        MEMORY.copyMemory(srcAddress, chunkForWrite(c, index) + within, (long) n);
         pos += n;
         srcAddress += n;
         remaining -= n;

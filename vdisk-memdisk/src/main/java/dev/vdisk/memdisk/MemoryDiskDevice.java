@@ -210,6 +210,20 @@ public final class MemoryDiskDevice implements BlockDevice {
         length);
   }
 
+  /** Guest RAM has no holes: every byte of the disk is data. */
+  @Override
+  public long extent(long offset, long maxLength) throws BlockDeviceException {
+    checkOpen(offset, maxLength);
+    if (offset < 0 || offset >= size || maxLength <= 0) {
+      throw new BlockDeviceException(
+          Reason.OUT_OF_RANGE,
+          "extent query outside the RAM disk of " + size + " bytes",
+          offset,
+          maxLength);
+    }
+    return Math.min(maxLength, size - offset);
+  }
+
   private void checkRange(long offset, long length) throws BlockDeviceException {
     checkOpen(offset, length);
     if (offset < 0 || length < 0 || offset > size || length > size - offset) {

@@ -50,7 +50,7 @@ public final class MemoryDump {
     if (size == 0) {
       throw new IOException(file + " is empty (expected a raw physical-memory dump)");
     }
-    if (base + size - 1 < base) {
+    if (Long.compareUnsigned(base + size - 1, base) < 0) {
       throw new IllegalArgumentException(
           String.format("dump of %d bytes at base 0x%x runs past 2^64", size, base));
     }

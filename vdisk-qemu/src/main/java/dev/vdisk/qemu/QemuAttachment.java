@@ -1,5 +1,6 @@
 package dev.vdisk.qemu;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.vdisk.qemu.natives.Posix;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -29,6 +30,8 @@ public final class QemuAttachment {
   private final String id;
   private final Duration timeout;
   private Consumer<String> status = s -> {};
+  private boolean resume = true;
+  private String bus;
 
   public QemuAttachment(String qmpPath, String id, Duration timeout) {
     this.qmpPath = Objects.requireNonNull(qmpPath, "qmpPath");
@@ -39,6 +42,25 @@ public final class QemuAttachment {
   /** Where one-line progress messages go (the CLI prints them on stderr). */
   public QemuAttachment onStatus(Consumer<String> sink) {
     this.status = Objects.requireNonNull(sink, "sink");
+    return this;
+  }
+
+  /**
+   * Whether to {@code cont} a paused VM once the device is added (default true). False lets a
+   * caller attach several devices before the guest starts, resuming with the last one.
+   */
+  public QemuAttachment resumeVm(boolean value) {
+    this.resume = value;
+    return this;
+  }
+
+  /**
+   * The bus (a root port or bridge id) to add the device on. Unset: QEMU's default bus, and when
+   * that bus cannot take a hotplugged device (q35's {@code pcie.0}) the first empty root port or
+   * bridge that has an id.
+   */
+  public QemuAttachment bus(String value) {
+    this.bus = value;
     return this;
   }
 
@@ -94,23 +116,21 @@ public final class QemuAttachment {
       thread.setDaemon(true);
       thread.start();
       qmp.getfd(fdName, theirs);
+      String placed = addDevice(qmp, fdName, theirs);
       Posix.closeQuietly(theirs);
       theirs = -1;
-      try {
-        qmp.addProxyDevice(id, fdName);
-      } catch (IOException e) {
-        try {
-          qmp.closefd(fdName);
-        } catch (IOException ignored) {
-          // device_add may already have consumed the fd; nothing else to clean up in QEMU.
-        }
-        throw e;
-      }
-      if (!qmp.running()) {
+      if (resume && !qmp.running()) {
         qmp.cont();
       }
       status.accept(
-          "attached " + id + " to QEMU " + v + " via " + qmpPath + "; serving until QEMU exits");
+          "attached "
+              + id
+              + (placed == null ? "" : " on bus " + placed)
+              + " to QEMU "
+              + v
+              + " via "
+              + qmpPath
+              + "; serving until QEMU exits");
     } catch (IOException | RuntimeException e) {
       if (server != null) {
         server.stop();
@@ -138,6 +158,75 @@ public final class QemuAttachment {
             + " requests, "
             + server.protocolErrors()
             + " refused");
+  }
+
+  /** device_add, falling back to a free root port or bridge; returns the bus used (or null). */
+  private String addDevice(QmpClient qmp, String fdName, int fd) throws IOException {
+    try {
+      qmp.addProxyDevice(id, fdName, bus);
+      return bus;
+    } catch (QmpException e) {
+      closeFdQuietly(qmp, fdName);
+      if (bus != null || !e.getMessage().contains("does not support hotplugging")) {
+        throw e;
+      }
+      String free = freeBridge(qmp.execute("query-pci", null));
+      if (free == null) {
+        throw new QmpException(
+            "device_add",
+            e.errorClass(),
+            e.getMessage().substring("QEMU refused device_add: ".length())
+                + " and QEMU has no empty root port or bridge with an id (on q35 add "
+                + "-device pcie-root-port,id=vdisk-port,chassis=1)");
+      }
+      // QEMU checks the bus before it takes the fd, but hand it over again rather than rely on it.
+      qmp.getfd(fdName, fd);
+      try {
+        qmp.addProxyDevice(id, fdName, free);
+      } catch (IOException again) {
+        closeFdQuietly(qmp, fdName);
+        throw again;
+      }
+      return free;
+    }
+  }
+
+  private static void closeFdQuietly(QmpClient qmp, String fdName) {
+    try {
+      qmp.closefd(fdName);
+    } catch (IOException ignored) {
+      // device_add consumed the fd already: nothing left in QEMU to clean up.
+    }
+  }
+
+  /** The id of the first root port or PCI bridge in {@code query-pci} with nothing behind it. */
+  static String freeBridge(JsonNode buses) {
+    for (JsonNode bus : buses) {
+      String found = freeBridgeIn(bus.path("devices"));
+      if (found != null) {
+        return found;
+      }
+    }
+    return null;
+  }
+
+  private static String freeBridgeIn(JsonNode devices) {
+    for (JsonNode d : devices) {
+      JsonNode bridge = d.get("pci_bridge");
+      if (bridge == null) {
+        continue;
+      }
+      JsonNode behind = bridge.path("devices");
+      String qdevId = d.path("qdev_id").asText("");
+      if (behind.isEmpty() && !qdevId.isEmpty()) {
+        return qdevId;
+      }
+      String nested = freeBridgeIn(behind);
+      if (nested != null) {
+        return nested;
+      }
+    }
+    return null;
   }
 
   private static void join(Thread thread) throws InterruptedIOException {

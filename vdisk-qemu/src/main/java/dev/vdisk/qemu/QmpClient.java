@@ -83,10 +83,16 @@ public final class QmpClient implements AutoCloseable {
     execute("closefd", JSON.createObjectNode().put("fdname", name));
   }
 
-  /** Adds a QEMU multi-process proxy device talking over the fd named {@code fdName}. */
-  public void addProxyDevice(String id, String fdName) throws IOException {
+  /**
+   * Adds a QEMU multi-process proxy device talking over the fd named {@code fdName}, on {@code bus}
+   * (a bridge or root port id) or, when null, wherever QEMU puts it.
+   */
+  public void addProxyDevice(String id, String fdName, String bus) throws IOException {
     ObjectNode args =
         JSON.createObjectNode().put("driver", "x-pci-proxy-dev").put("id", id).put("fd", fdName);
+    if (bus != null) {
+      args.put("bus", bus);
+    }
     execute("device_add", args);
   }
 

@@ -32,6 +32,7 @@ public record Preset(
   private static final String MEMCPY = "dev\\.vdisk\\.bench\\.MemcpyBench\\.";
   private static final String GUEST_MEMORY = "dev\\.vdisk\\.bench\\.GuestMemoryBench\\.";
   private static final String DEVICE = "dev\\.vdisk\\.bench\\.VirtioBlkBench\\.";
+  private static final String QUEUE = "dev\\.vdisk\\.bench\\.SplitQueueBench\\.";
   private static final String DRIVER = "dev\\.vdisk\\.bench\\.DriverBench\\.";
   private static final String PROBE = "dev\\.vdisk\\.bench\\.MemdiskProbeBench\\.";
 
@@ -91,6 +92,7 @@ public record Preset(
                 "layout",
                 INDIRECT),
             step(DEVICE + "twoQueuesQd32$", "workload", new String[] {"READ_4K"}, "layout", DIRECT),
+            step(QUEUE + "qd32$", "layout", DIRECT),
             step(
                 DRIVER + "(buildChains|resubmit)Qd32$",
                 "workload",
@@ -122,6 +124,8 @@ public record Preset(
                 "layout",
                 both),
             step(DEVICE + "(qd256|twoQueuesQd256)$", "workload", ALL_WORKLOADS, "layout", INDIRECT),
+            step(QUEUE + "qd(1|32)$", "layout", both),
+            step(QUEUE + "qd256$", "layout", INDIRECT),
             step(DRIVER + "(buildChains|resubmit)Qd(1|32)$", "layout", both),
             step(DRIVER + "(buildChains|resubmit)Qd256$", "layout", INDIRECT),
             step(PROBE)));

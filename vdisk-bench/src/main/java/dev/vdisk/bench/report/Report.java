@@ -31,6 +31,7 @@ public final class Report {
 
   static final String GUEST_MEMORY_CLASS = "GuestMemoryBench";
   static final String DRIVER_CLASS = "DriverBench";
+  static final String QUEUE_CLASS = "SplitQueueBench";
   static final String PROBE_CLASS = "MemdiskProbeBench";
 
   private final List<BenchResult> results;
@@ -87,6 +88,12 @@ public final class Report {
     out.append('\n');
     appendTargets(out);
     appendDevice(out);
+    appendGeneric(
+        out,
+        QUEUE_CLASS,
+        "## Virtqueue layer alone (SplitQueue: pop, validate, used entry, interrupt decision)\n\n"
+            + "Same rings as the hot loop, no virtio-blk parsing and no backend: the hot loop's"
+            + " ns/request minus this is what request parsing and execution cost.\n\n");
     appendDriver(out);
     appendMemcpy(out);
     appendGuestMemory(out);
@@ -323,7 +330,13 @@ public final class Report {
   }
 
   private static final Set<String> KNOWN =
-      Set.of(DeviceRow.CLASS, Baseline.CLASS, GUEST_MEMORY_CLASS, DRIVER_CLASS, PROBE_CLASS);
+      Set.of(
+          DeviceRow.CLASS,
+          Baseline.CLASS,
+          GUEST_MEMORY_CLASS,
+          DRIVER_CLASS,
+          QUEUE_CLASS,
+          PROBE_CLASS);
 
   private void appendOthers(StringBuilder out) {
     Set<String> others = new TreeSet<>();

@@ -305,7 +305,7 @@ final class NbdConnection implements Runnable {
   private static long relativeOffset(NbdSlot s, long off, int n, String what)
       throws NbdProtocolException {
     long rel = off - s.offset;
-    if (Long.compareUnsigned(off, s.offset) < 0 || rel > s.length - (long) n) {
+    if (Long.compareUnsigned(off, s.offset) < 0 || rel < 0 || rel > s.length - (long) n) {
       throw new NbdProtocolException(
           what
               + " ["

@@ -254,9 +254,13 @@ public final class SplitRingDriver {
     }
   }
 
-  /** Where the driver put this ring, for a transport (PCI registers, vhost-user messages). */
+  /**
+   * Where the driver put this ring, for a transport (PCI registers, vhost-user messages). The
+   * device starts consuming at the driver's next used index: every chain not yet collected is
+   * offered again (nothing is in flight in a fresh device).
+   */
   public QueueSetup queueSetup(int queueIndex) {
-    return new QueueSetup(queueIndex, size, descAddr, availAddr, usedAddr, availShadow, lastUsed);
+    return new QueueSetup(queueIndex, size, descAddr, availAddr, usedAddr, lastUsed, lastUsed);
   }
 
   // ---------------------------------------------------------------------------------------------

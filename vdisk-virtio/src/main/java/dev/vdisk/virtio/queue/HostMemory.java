@@ -82,6 +82,11 @@ public final class HostMemory {
     MEMORY.copyMemory(from, fromOffset, to, length);
   }
 
+  /** Copies from a host range the caller checked to a heap array. */
+  public static void copy(long from, byte[] to, int toOffset, int length) {
+    MEMORY.readBytes(from, to, toOffset, length);
+  }
+
   public static void fill(long address, long length, byte value) {
     MEMORY.setMemory(address, length, value);
   }
