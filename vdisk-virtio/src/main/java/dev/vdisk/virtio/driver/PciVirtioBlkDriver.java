@@ -104,6 +104,8 @@ public final class PciVirtioBlkDriver {
   private final long window32;
   private final long window64;
   private final boolean place64High;
+  private final boolean aeroStrict;
+  private final long extraFeatures;
 
   private PciBar[] bars;
   private VirtioPciCaps caps;
@@ -165,6 +167,8 @@ public final class PciVirtioBlkDriver {
     this.window32 = b.window32;
     this.window64 = b.window64;
     this.place64High = b.place64High;
+    this.aeroStrict = b.aeroStrict;
+    this.extraFeatures = b.extraFeatures;
   }
 
   public static Builder builder(PciFunction function, GuestMemory memory, InterruptLatch latch) {
@@ -182,7 +186,7 @@ public final class PciVirtioBlkDriver {
     bars = new BarAssigner(window32, window64, place64High).assign(cfg);
     cfg.write16(COMMAND, COMMAND_MEMORY | COMMAND_BUS_MASTER);
     caps = CapabilityWalker.walk(cfg, bars);
-    if (behaviour == DriverBehaviour.AEROVBLK) {
+    if (behaviour == DriverBehaviour.AEROVBLK && aeroStrict) {
       checkAeroLayout();
     }
     allocator.reset();
@@ -273,7 +277,7 @@ public final class PciVirtioBlkDriver {
       }
       wanted = AEROVBLK_FEATURES;
     } else {
-      wanted = offered & LINUX_FEATURES;
+      wanted = offered & (LINUX_FEATURES | extraFeatures);
     }
     w32(DRIVER_FEATURE_SELECT, 0);
     w32(DRIVER_FEATURE, wanted & 0xFFFF_FFFFL);
@@ -805,6 +809,8 @@ public final class PciVirtioBlkDriver {
     private long window32 = 0xE000_0000L;
     private long window64 = 0x80_0000_0000L;
     private boolean place64High;
+    private boolean aeroStrict = true;
+    private long extraFeatures;
 
     private Builder(PciFunction function, GuestMemory memory, InterruptLatch latch) {
       this.function = Objects.requireNonNull(function, "function");
@@ -868,6 +874,22 @@ public final class PciVirtioBlkDriver {
       this.window32 = window32;
       this.window64 = window64;
       this.place64High = place64High;
+      return this;
+    }
+
+    /**
+     * aerovblk's strict layout check (its default build): BAR0 64-bit of at least 0x4000 with the
+     * contract's fixed offsets. Off, the aerovblk behaviour takes the layout the capabilities
+     * describe, as its non-strict build does; identity, queue size 128 and features still apply.
+     */
+    public Builder aeroStrictLayout(boolean strict) {
+      this.aeroStrict = strict;
+      return this;
+    }
+
+    /** Feature bits the Linux behaviour accepts (when offered) besides {@link #LINUX_FEATURES}. */
+    public Builder extraFeatures(long features) {
+      this.extraFeatures = features;
       return this;
     }
 

@@ -71,9 +71,13 @@ final class CommonConfigRegisters {
   private volatile String needsResetReason;
 
   CommonConfigRegisters(
-      VirtioDevice device, PciCounters counters, InterruptRouter irq, GuestMemory memory) {
+      VirtioDevice device,
+      QueueRestart restart,
+      PciCounters counters,
+      InterruptRouter irq,
+      GuestMemory memory) {
     this.device = device;
-    this.restart = device instanceof QueueRestart ? (QueueRestart) device : null;
+    this.restart = restart;
     this.counters = counters;
     this.irq = irq;
     this.memory = memory;

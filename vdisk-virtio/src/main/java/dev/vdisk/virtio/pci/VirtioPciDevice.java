@@ -80,7 +80,11 @@ public final class VirtioPciDevice implements PciFunction {
     this.subsystemId = b.subsystemId;
     this.counters = new PciCounters(name);
     this.irq = new InterruptRouter(b.sink, counters, vectors, queues);
-    this.common = new CommonConfigRegisters(device, counters, irq, b.memory);
+    QueueRestart restart = b.restart;
+    if (restart == null && device instanceof QueueRestart) {
+      restart = (QueueRestart) device;
+    }
+    this.common = new CommonConfigRegisters(device, restart, counters, irq, b.memory);
     this.config = new ConfigSpace(layout, subsystemId);
   }
 
@@ -619,6 +623,7 @@ public final class VirtioPciDevice implements PciFunction {
     private int msixVectors = -1;
     private InterruptSink sink = InterruptSink.NONE;
     private GuestMemory memory;
+    private QueueRestart restart;
     private String name = "virtio-blk-pci";
 
     private Builder(VirtioDevice device) {
@@ -665,6 +670,16 @@ public final class VirtioPciDevice implements PciFunction {
     /** Guest memory (may also be given later with {@link #setGuestMemory}). */
     public Builder guestMemory(GuestMemory memory) {
       this.memory = Objects.requireNonNull(memory, "memory");
+      return this;
+    }
+
+    /**
+     * How the device takes a queue back after a per-queue reset, for devices that can but do not
+     * implement {@link QueueRestart} themselves (e.g. {@code blk::startQueue}). Without one (and
+     * without the device implementing it) RING_RESET is never offered.
+     */
+    public Builder queueRestart(QueueRestart restart) {
+      this.restart = Objects.requireNonNull(restart, "restart");
       return this;
     }
 
