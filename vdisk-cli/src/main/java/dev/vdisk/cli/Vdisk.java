@@ -28,6 +28,7 @@ public final class Vdisk implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Vdisk());
     // Subcommands (one line each, keep sorted by name):
+    cl.addSubcommand("attach-qemu", new AttachQemuCommand());
     cl.addSubcommand("copy", new CopyCommand());
     cl.addSubcommand("info", new InfoCommand());
     cl.addSubcommand("probe", new ProbeCommand());
