@@ -4,6 +4,9 @@ import dev.vdisk.api.BlockDevice;
 import dev.vdisk.api.BlockDevices;
 import dev.vdisk.api.OpenOptions;
 import dev.vdisk.api.Sizes;
+import dev.vdisk.backend.ForwardingBlockDevice;
+import dev.vdisk.remote.nbd.NbdClient;
+import dev.vdisk.remote.nbd.NbdProtocol;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -63,6 +66,15 @@ public final class CopyCommand implements Callable<Integer> {
   int requests;
 
   @Option(
+      names = "--connections",
+      paramLabel = "N",
+      description =
+          "Connections to an NBD source that allows several (CAN_MULTI_CONN), as nbdcopy does"
+              + " (default: ${DEFAULT-VALUE}).",
+      defaultValue = "4")
+  int connections;
+
+  @Option(
       names = "--timeout",
       paramLabel = "SECONDS",
       description = "Per-request timeout for remote disks (default: ${DEFAULT-VALUE}).",
@@ -82,6 +94,9 @@ public final class CopyCommand implements Callable<Integer> {
     int chunk = chunkSize();
     if (requests < 1 || requests > 256) {
       throw bad("--requests " + requests + " (expected 1..256)");
+    }
+    if (connections < 1 || connections > 16) {
+      throw bad("--connections " + connections + " (expected 1..16)");
     }
     if (timeoutSeconds < 1) {
       throw bad("--timeout " + timeoutSeconds + " (expected >= 1)");
@@ -113,29 +128,64 @@ public final class CopyCommand implements Callable<Integer> {
                   + " and "
                   + dst.blockSize());
         }
-        Copier c = new Copier(src, dst, chunk, fresh);
-        Progress p = progress && System.console() != null ? new Progress(src.size(), c.done) : null;
+        List<BlockDevice> sources = new ArrayList<>(List.of(src));
         try {
-          c.run(requests);
+          openMoreConnections(src, options, sources);
+          copy(sources, dst, chunk, fresh, started);
         } finally {
-          if (p != null) {
-            p.stop();
+          for (int i = 1; i < sources.size(); i++) {
+            sources.get(i).close();
           }
         }
-        dst.flush();
-        PrintWriter out = spec.commandLine().getOut();
-        double secs = (System.nanoTime() - started) / 1e9;
-        out.printf(
-            "copied %s (%d bytes, %s of holes skipped) in %.2f s, %.1f MiB/s%n",
-            Sizes.format(src.size()),
-            src.size(),
-            Sizes.format(c.holes.get()),
-            secs,
-            src.size() / secs / (1 << 20));
-        out.flush();
       }
     }
     return 0;
+  }
+
+  /**
+   * Adds connections to an NBD source whose server allows several (CAN_MULTI_CONN): one TCP or Unix
+   * stream caps a copy at one server thread's pace, which is why nbdcopy opens four.
+   */
+  private void openMoreConnections(BlockDevice src, OpenOptions options, List<BlockDevice> into)
+      throws IOException {
+    BlockDevice d = src;
+    while (d instanceof ForwardingBlockDevice f) {
+      d = f.inner();
+    }
+    if (d instanceof NbdClient n && n.exportInfo().has(NbdProtocol.TF_CAN_MULTI_CONN)) {
+      for (int i = 1; i < Math.min(connections, requests); i++) {
+        into.add(BlockDevices.open(source, options.withReadOnly(true)));
+      }
+    }
+  }
+
+  private void copy(
+      List<BlockDevice> sources, BlockDevice dst, int chunk, boolean fresh, long started)
+      throws IOException, InterruptedException {
+    BlockDevice src = sources.get(0);
+    Copier c = new Copier(sources, dst, chunk, fresh);
+    Progress p = progress && System.console() != null ? new Progress(src.size(), c.done) : null;
+    try {
+      c.run(requests);
+    } finally {
+      if (p != null) {
+        p.stop();
+      }
+    }
+    dst.flush();
+    PrintWriter out = spec.commandLine().getOut();
+    double secs = (System.nanoTime() - started) / 1e9;
+    out.printf(
+        "copied %s (%d bytes, %s of holes skipped) in %.2f s, %.1f MiB/s, %d source"
+            + " connection%s%n",
+        Sizes.format(src.size()),
+        src.size(),
+        Sizes.format(c.holes.get()),
+        secs,
+        src.size() / secs / (1 << 20),
+        sources.size(),
+        sources.size() == 1 ? "" : "s");
+    out.flush();
   }
 
   private int chunkSize() {
@@ -169,6 +219,7 @@ public final class CopyCommand implements Callable<Integer> {
 
   /** The copy itself: workers claim chunks in order and copy them, skipping holes. */
   static final class Copier {
+    private final List<BlockDevice> sources;
     private final BlockDevice src;
     private final BlockDevice dst;
     private final int chunk;
@@ -178,8 +229,9 @@ public final class CopyCommand implements Callable<Integer> {
     final AtomicLong holes = new AtomicLong();
     private final AtomicReference<IOException> failure = new AtomicReference<>();
 
-    Copier(BlockDevice src, BlockDevice dst, int chunk, boolean freshDestination) {
-      this.src = src;
+    Copier(List<BlockDevice> sources, BlockDevice dst, int chunk, boolean freshDestination) {
+      this.sources = sources;
+      this.src = sources.get(0);
       this.dst = dst;
       this.chunk = chunk;
       this.freshDestination = freshDestination;
@@ -188,7 +240,8 @@ public final class CopyCommand implements Callable<Integer> {
     void run(int workers) throws IOException, InterruptedException {
       List<Thread> threads = new ArrayList<>();
       for (int i = 0; i < workers; i++) {
-        Thread t = new Thread(this::work, "vdisk-copy-" + i);
+        BlockDevice from = sources.get(i % sources.size());
+        Thread t = new Thread(() -> work(from), "vdisk-copy-" + i);
         t.setDaemon(true);
         threads.add(t);
         t.start();
@@ -201,7 +254,33 @@ public final class CopyCommand implements Callable<Integer> {
       }
     }
 
-    private void work() {
+    // The last run the source reported, shared by the workers: a remote source answers one
+    // extent query for a long run instead of one per chunk.
+    private final Object runLock = new Object();
+    private long runStart = -1;
+    private long runEnd = -1;
+    private boolean runHole;
+
+    /** The state of {@code [pos, end)}'s first run, clipped to {@code end} (negative = hole). */
+    private long extentAt(long pos, long end) throws IOException {
+      synchronized (runLock) {
+        if (pos >= runStart && pos < runEnd) {
+          long n = Math.min(runEnd, end) - pos;
+          return runHole ? -n : n;
+        }
+      }
+      long e = src.extent(pos, src.size() - pos);
+      long run = Math.max(1, Math.abs(e));
+      synchronized (runLock) {
+        runStart = pos;
+        runEnd = pos + run;
+        runHole = e < 0;
+      }
+      long n = Math.min(run, end - pos);
+      return e < 0 ? -n : n;
+    }
+
+    private void work(BlockDevice from) {
       BytesStore<?, Void> buf = BytesStore.nativeStoreWithFixedCapacity(chunk);
       BytesStore<?, Void> zeroes = null;
       try {
@@ -213,7 +292,7 @@ public final class CopyCommand implements Callable<Integer> {
           }
           long end = Math.min(size, start + chunk);
           for (long pos = start; pos < end; ) {
-            long e = src.extent(pos, end - pos);
+            long e = extentAt(pos, end);
             long run = Math.max(Math.min(Math.abs(e), end - pos), 1);
             if (e < 0) {
               holes.addAndGet(run);
@@ -229,7 +308,7 @@ public final class CopyCommand implements Callable<Integer> {
                 }
               }
             } else {
-              src.read(pos, buf, pos - start, (int) run);
+              from.read(pos, buf, pos - start, (int) run);
               dst.write(pos, buf, pos - start, (int) run);
             }
             pos += run;

@@ -115,7 +115,7 @@ class CopyCommandTest {
       Path out = dir.resolve("out.img");
       Run r = vdisk("copy", "--requests", "4", "--request-size", "256K", uri, out.toString());
       assertThat(r.status()).as(r.err()).isZero();
-      assertThat(r.out()).contains("6M of holes skipped");
+      assertThat(r.out()).contains("6M of holes skipped").contains("4 source connections");
       assertThat(sha(out)).isEqualTo(sha(src));
 
       Run info = vdisk("info", "--json", uri);
@@ -155,8 +155,16 @@ class CopyCommandTest {
     assertThat(badArg.status()).isEqualTo(2);
     assertThat(badArg.err()).contains("--requests 0");
 
+    Run badConnections =
+        vdisk("copy", "--connections", "17", "ram:1M", dir.resolve("z.img").toString());
+    assertThat(badConnections.status()).isEqualTo(2);
+    assertThat(badConnections.err()).contains("--connections 17 (expected 1..16)");
+
     Run dead = vdisk("info", "--timeout", "1", "nbd+unix:///?socket=" + dir.resolve("no.sock"));
     assertThat(dead.status()).isEqualTo(1);
-    assertThat(dead.err().strip()).startsWith("vdisk").doesNotContain("\n").contains("cannot connect");
+    assertThat(dead.err().strip())
+        .startsWith("vdisk")
+        .doesNotContain("\n")
+        .contains("cannot connect");
   }
 }
