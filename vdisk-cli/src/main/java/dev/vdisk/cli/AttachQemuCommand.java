@@ -18,6 +18,7 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -89,11 +90,19 @@ public final class AttachQemuCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    QemuProfile p = QemuProfile.parse(profile);
-    QemuAttachment attachment =
-        new QemuAttachment(qmp.toString(), id, QemuAttachment.DEFAULT_QMP_TIMEOUT);
+    // Every argument is checked before QEMU is contacted: a bad one must not leave QEMU paused
+    // with half an attachment.
+    QemuProfile p = profile();
+    long ramSize = source.ram == null ? 0 : ramSize();
+    QemuAttachment attachment = attachment();
     PrintWriter err = spec.commandLine().getErr();
-    try (BlockDevice disk = open()) {
+    try (BlockDevice disk = open(ramSize)) {
+      if (disk.isReadOnly() && p == QemuProfile.AERO) {
+        // --read-only, or a disk that is read-only by nature (a read-only export).
+        throw bad(
+            "a read-only disk with --profile aero: the aerovblk contract has no read-only bit"
+                + " (use --profile default, which offers VIRTIO_BLK_F_RO)");
+      }
       attachment
           .onStatus(
               line -> {
@@ -105,12 +114,44 @@ public final class AttachQemuCommand implements Callable<Integer> {
     return 0;
   }
 
-  private BlockDevice open() throws IOException {
+  private QemuProfile profile() {
+    try {
+      return QemuProfile.parse(profile);
+    } catch (IllegalArgumentException e) {
+      throw bad("--profile: " + e.getMessage());
+    }
+  }
+
+  private long ramSize() {
+    try {
+      long size = Sizes.parse(source.ram);
+      if (size <= 0) {
+        throw new IllegalArgumentException("size " + size + " (expected > 0)");
+      }
+      return size;
+    } catch (IllegalArgumentException e) {
+      throw bad("--ram " + source.ram + ": " + e.getMessage());
+    }
+  }
+
+  private QemuAttachment attachment() {
+    try {
+      return new QemuAttachment(qmp.toString(), id, QemuAttachment.DEFAULT_QMP_TIMEOUT);
+    } catch (IllegalArgumentException e) { // QEMU's id syntax, checked by the attachment
+      throw bad("--id: " + e.getMessage());
+    }
+  }
+
+  private ParameterException bad(String message) {
+    return new ParameterException(spec.commandLine(), message);
+  }
+
+  private BlockDevice open(long ramSize) throws IOException {
     if (source.file != null) {
       return FileDisk.open(source.file, readOnly);
     }
     if (source.ram != null) {
-      RamDisk ram = RamDisk.create(Sizes.parse(source.ram));
+      RamDisk ram = RamDisk.create(ramSize);
       return readOnly ? ReadOnlyDevice.of(ram) : ram;
     }
     return BlockDevices.open(source.disk, OpenOptions.DEFAULTS.withReadOnly(readOnly));

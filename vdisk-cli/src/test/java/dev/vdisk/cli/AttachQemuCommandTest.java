@@ -60,10 +60,23 @@ class AttachQemuCommandTest {
   }
 
   @Test
-  void unknownProfileIsOneLine() {
-    assertThat(run("attach-qemu", "--qmp", "/x", "--ram", "1M", "--profile", "fast")).isEqualTo(1);
-    assertThat(err.toString().strip())
-        .isEqualTo("vdisk attach-qemu: profile 'fast' (expected: default or aero)");
+  void badArgumentsAreOneLineAndStatusTwoBeforeQemuIsContacted() {
+    // The QMP path does not exist: each error below must come before any attempt to connect.
+    String qmp = dir.resolve("never.sock").toString();
+    assertThat(run("attach-qemu", "--qmp", qmp, "--ram", "1M", "--profile", "fast")).isEqualTo(2);
+    assertThat(run("attach-qemu", "--qmp", qmp, "--ram", "1M", "--read-only", "--profile", "aero"))
+        .isEqualTo(2);
+    assertThat(run("attach-qemu", "--qmp", qmp, "--ram", "lots")).isEqualTo(2);
+    assertThat(run("attach-qemu", "--qmp", qmp, "--ram", "0")).isEqualTo(2);
+    assertThat(run("attach-qemu", "--qmp", qmp, "--ram", "1M", "--id", "9lives")).isEqualTo(2);
+    List<String> lines = err.toString().lines().toList();
+    assertThat(lines).hasSize(5).allMatch(l -> l.startsWith("vdisk attach-qemu: "));
+    assertThat(lines.get(0)).contains("--profile: profile 'fast' (expected: default or aero)");
+    assertThat(lines.get(1)).contains("read-only disk with --profile aero");
+    assertThat(lines.get(2)).contains("--ram lots");
+    assertThat(lines.get(3)).contains("--ram 0");
+    assertThat(lines.get(4)).contains("--id: device id '9lives'");
+    assertThat(err.toString()).doesNotContain("QMP");
   }
 
   @Test
