@@ -6,6 +6,7 @@ import dev.vdisk.api.BlockDevice;
 import dev.vdisk.backend.FileDisk;
 import dev.vdisk.backend.RamDisk;
 import dev.vdisk.backend.ReadOnlyDevice;
+import dev.vdisk.vhost.bench.ServerUnderTest;
 import dev.vdisk.vhost.testing.HiddenFeaturesDevice;
 import dev.vdisk.vhost.testing.Initramfs;
 import dev.vdisk.vhost.testing.LinuxGuest;
@@ -362,6 +363,70 @@ class VhostUserBlkGuestIT {
     assertThat(res.get("sectors")).isEqualTo(Long.toString(size / 512));
     assertThat(res.get("tail")).as(r.describe()).isEqualTo("the last MiB of a 3 TiB disk");
     assertThat(ram.allocatedBytes()).isEqualTo(MIB);
+  }
+
+  /**
+   * A crash, not a clean stop: the back end is a separate vdisk process, SIGKILLed while the guest
+   * streams O_DIRECT writes, and a new one is started on the same (now stale) socket. QEMU
+   * (reconnect=1) cannot read the ring base from the dead back end and restarts the ring at the
+   * guest's used index; because vdisk completes a ring's requests in order, that loses nothing
+   * without INFLIGHT_SHMFD (see README). The guest must see no I/O error and read back exactly what
+   * it wrote, and so must the host.
+   */
+  @Test
+  void serverProcessKilledMidWriteRestartsWithoutLosingRequests(TestInfo info) throws Exception {
+    Path d = workDir(info);
+    Path sock = d.resolve("vu.sock");
+    Path image = d.resolve("disk.img");
+    Files.deleteIfExists(image);
+    FileDisk.create(image, 32 * MIB, 512).close();
+    Path initrd =
+        Initramfs.withWorkload(
+            Initramfs.standard(),
+            """
+            set -e
+            dd if=/dev/urandom of=/tmp/a bs=1M count=16 2>/dev/null
+            echo "RESULT written $(sha256sum /tmp/a | cut -d' ' -f1)"
+            i=0
+            while [ $i -lt 10 ]; do
+              # 16 KiB writes: a thousand requests per pass, so the kill lands inside one.
+              dd if=/tmp/a of=/dev/vda bs=16k oflag=direct conv=notrunc 2>/dev/null
+              i=$((i+1))
+              echo "VDISK-PASS $i"
+            done
+            echo 3 > /proc/sys/vm/drop_caches
+            echo "RESULT reread $(%s)"
+            echo "RESULT ioerrors $(dmesg | grep -c -i 'i/o error' || true)"
+            """
+                .formatted(guestHash("0", "16")),
+            d.resolve("initrd.cpio"));
+    ServerUnderTest first = ServerUnderTest.start(ServerUnderTest.VDISK, sock, image, 1);
+    try (LinuxGuest guest =
+        LinuxGuest.builder()
+            .initramfs(initrd)
+            .vhostUserBlk(sock, 1, 1)
+            .consoleLog(d.resolve("console.log"))
+            .start()) {
+      // Pass 2 done: pass 3's writes are streaming through the ring when the back end dies.
+      assertThat(guest.awaitConsole("VDISK-PASS 2", BOOT_TIMEOUT))
+          .as(guest.console() + "\nserver:\n" + first.output())
+          .isTrue();
+      first.kill();
+      assertThat(guest.console()).as(guest.console()).doesNotContain("VDISK-PASS 10");
+      try (ServerUnderTest second = ServerUnderTest.start(ServerUnderTest.VDISK, sock, image, 1)) {
+        LinuxGuest.Result r = guest.awaitExit(BOOT_TIMEOUT);
+        assertThat(r.workloadExit()).as(r.describe() + "\nserver:\n" + second.output()).isZero();
+        Map<String, String> res = r.results();
+        assertThat(res.get("reread")).as(r.describe()).isEqualTo(res.get("written"));
+        assertThat(res.get("ioerrors")).as(r.describe()).isEqualTo("0");
+        second.close();
+        try (FileDisk disk = FileDisk.open(image, true)) {
+          assertThat(hostHash(disk, 0, 16 * MIB)).isEqualTo(res.get("written"));
+        }
+      }
+    } finally {
+      first.close();
+    }
   }
 
   @Test

@@ -112,6 +112,7 @@ public final class E2EBench {
     Path dir = work.resolve("round" + round + "-" + server);
     Files.createDirectories(dir);
     Path sock = dir.resolve("vu.sock");
+    Files.deleteIfExists(dir.resolve("console.log")); // LinuxGuest appends
     Map<String, Long> cpuBegin = new LinkedHashMap<>();
     Map<String, Long> cpuEnd = new LinkedHashMap<>();
     try (ServerUnderTest s = ServerUnderTest.start(server, sock, image, queues);

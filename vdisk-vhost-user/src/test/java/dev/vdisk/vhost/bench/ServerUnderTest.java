@@ -19,10 +19,12 @@ import java.util.concurrent.TimeUnit;
  * its default, with its default thread-pool AIO), so the comparison is of the vhost-user +
  * virtio-blk layers, not of two I/O strategies. The process's CPU time (all threads, user + system)
  * is read from the kernel for the CPU-per-I/O figures.
+ *
+ * <p>The guest ITs use the vdisk flavour too, to SIGKILL a back end mid-I/O ({@link #kill}).
  */
-final class ServerUnderTest implements AutoCloseable {
-  static final String VDISK = "vdisk";
-  static final String QSD = "qemu-storage-daemon";
+public final class ServerUnderTest implements AutoCloseable {
+  public static final String VDISK = "vdisk";
+  public static final String QSD = "qemu-storage-daemon";
 
   private final String name;
   private final Process process;
@@ -37,7 +39,8 @@ final class ServerUnderTest implements AutoCloseable {
     pump.start();
   }
 
-  static ServerUnderTest start(String name, Path socket, Path image, int queues)
+  /** Starts server {@code name} ({@link #VDISK} or {@link #QSD}) and waits until it listens. */
+  public static ServerUnderTest start(String name, Path socket, Path image, int queues)
       throws IOException {
     Files.deleteIfExists(socket);
     List<String> cmd =
@@ -62,7 +65,8 @@ final class ServerUnderTest implements AutoCloseable {
     c.addAll(
         List.of(
             "-cp",
-            System.getProperty("java.class.path"),
+            // Under surefire/failsafe java.class.path may be a manifest-only booter jar.
+            System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
             BenchServe.class.getName(),
             socket.toString(),
             image.toString(),
@@ -134,7 +138,7 @@ final class ServerUnderTest implements AutoCloseable {
     return process.toHandle().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
   }
 
-  String output() {
+  public String output() {
     return output.toString();
   }
 
@@ -151,9 +155,20 @@ final class ServerUnderTest implements AutoCloseable {
     }
   }
 
+  /** SIGKILL, as a crash would: no clean-up of any kind in the server. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    if (!process.waitFor(15, TimeUnit.SECONDS)) {
+      throw new IllegalStateException(name + " survived SIGKILL for 15 s");
+    }
+  }
+
   /** vdisk stops when its stdin closes; qemu-storage-daemon on SIGTERM. Killed after 15 s. */
   @Override
   public void close() {
+    if (!process.isAlive()) {
+      return;
+    }
     try {
       if (name.equals(VDISK)) {
         process.getOutputStream().close();
