@@ -82,6 +82,16 @@ public final class CopyCommand implements Callable<Integer> {
   int timeoutSeconds;
 
   @Option(
+      names = "--flush",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description =
+          "Flush the destination to stable storage before reporting success (default: on;"
+              + " nbdcopy and qemu-img convert do not by default, --no-flush matches them).")
+  boolean flush;
+
+  @Option(
       names = "--progress",
       negatable = true,
       defaultValue = "true",
@@ -172,7 +182,9 @@ public final class CopyCommand implements Callable<Integer> {
         p.stop();
       }
     }
-    dst.flush();
+    if (flush) {
+      dst.flush();
+    }
     PrintWriter out = spec.commandLine().getOut();
     double secs = (System.nanoTime() - started) / 1e9;
     out.printf(

@@ -85,6 +85,10 @@ class CopyCommandTest {
     assertThat(r.status()).as(r.err()).isZero();
     assertThat(r.out()).contains("copied 8");
     assertThat(sha(dst)).isEqualTo(sha(src));
+    Path unflushed = dir.resolve("unflushed.img");
+    Run n = vdisk("copy", "--no-flush", src.toString(), unflushed.toString());
+    assertThat(n.status()).as(n.err()).isZero();
+    assertThat(sha(unflushed)).isEqualTo(sha(src));
   }
 
   @Test
