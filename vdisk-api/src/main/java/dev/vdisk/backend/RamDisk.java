@@ -18,9 +18,12 @@ import net.openhft.chronicle.core.UnsafeMemory;
  * disk can live on a much smaller machine as long as little of it is written. Discard and
  * write-zeroes with unmap free whole chunks.
  *
- * <p>Concurrency: reads and writes from any number of threads run under the shared side of one
- * {@link StampedLock}; freeing a chunk (discard, unmap, resize, close) takes the exclusive side, so
- * no copy can touch memory that is being freed. Chunk allocation races are settled with a CAS.
+ * <p>Concurrency: reads and writes from any number of threads run under a shared side; freeing a
+ * chunk (discard, unmap, resize, close) takes the exclusive side, so no copy can touch memory that
+ * is being freed. Chunk allocation races are settled with a CAS. The shared side of reads and
+ * writes is a {@link ReaderSlots} slot (no locked instruction after the copy), falling back to the
+ * shared side of one {@link StampedLock}; the exclusive side is that lock's write lock plus {@link
+ * ReaderSlots#block}.
  */
 public final class RamDisk implements BlockDevice {
   /**
@@ -34,6 +37,7 @@ public final class RamDisk implements BlockDevice {
   private final int chunkSize;
   private final int blockSize;
   private final StampedLock lock = new StampedLock();
+  private final ReaderSlots readers = new ReaderSlots();
   private final CopyOnWriteArrayList<SizeListener> sizeListeners = new CopyOnWriteArrayList<>();
   private final AtomicLong allocatedChunks = new AtomicLong();
   private final BlockCapabilities capabilities;
@@ -127,7 +131,8 @@ public final class RamDisk implements BlockDevice {
       throws BlockDeviceException {
     checkRange(offset, length);
     long dstAddress = Ranges.storeAddress(dst, dstOffset, length, offset);
-    long stamp = lock.readLock();
+    int slot = readers.enter();
+    long stamp = slot < 0 ? lock.readLock() : 0L;
     try {
       checkOpen(offset, length);
       AtomicLongArray c = chunks;
@@ -148,7 +153,7 @@ public final class RamDisk implements BlockDevice {
         remaining -= n;
       }
     } finally {
-      lock.unlockRead(stamp);
+      leaveShared(slot, stamp);
     }
   }
 
@@ -157,7 +162,8 @@ public final class RamDisk implements BlockDevice {
       throws BlockDeviceException {
     checkRange(offset, length);
     long srcAddress = Ranges.storeAddress(src, srcOffset, length, offset);
-    long stamp = lock.readLock();
+    int slot = readers.enter();
+    long stamp = slot < 0 ? lock.readLock() : 0L;
     try {
       checkOpen(offset, length);
       AtomicLongArray c = chunks;
@@ -173,8 +179,31 @@ public final class RamDisk implements BlockDevice {
         remaining -= n;
       }
     } finally {
+      leaveShared(slot, stamp);
+    }
+  }
+
+  private void leaveShared(int slot, long stamp) {
+    if (slot >= 0) {
+      readers.exit(slot);
+    } else {
       lock.unlockRead(stamp);
     }
+  }
+
+  /**
+   * The exclusive side: no read, write or other exclusive holder runs until {@link
+   * #releaseExclusive}.
+   */
+  private long exclusive() {
+    long stamp = lock.writeLock();
+    readers.block();
+    return stamp;
+  }
+
+  private void releaseExclusive(long stamp) {
+    readers.unblock();
+    lock.unlockWrite(stamp);
   }
 
   private long chunkForWrite(AtomicLongArray c, int index) {
@@ -222,7 +251,7 @@ public final class RamDisk implements BlockDevice {
     // Zeroing inside chunks is just a write and runs beside reads and writes; only freeing a chunk
     // needs the exclusive lock, so a small discard does not stall every other queue.
     boolean freesChunks = free && coversWholeChunk(offset, length);
-    long stamp = freesChunks ? lock.writeLock() : lock.readLock();
+    long stamp = freesChunks ? exclusive() : lock.readLock();
     try {
       checkOpen(offset, length);
       AtomicLongArray c = chunks;
@@ -245,7 +274,11 @@ public final class RamDisk implements BlockDevice {
         pos += n;
       }
     } finally {
-      lock.unlock(stamp);
+      if (freesChunks) {
+        releaseExclusive(stamp);
+      } else {
+        lock.unlockRead(stamp);
+      }
     }
   }
 
@@ -291,7 +324,7 @@ public final class RamDisk implements BlockDevice {
    */
   public void resize(long newSize) {
     checkSize(newSize, blockSize);
-    long stamp = lock.writeLock();
+    long stamp = exclusive();
     try {
       if (closed) {
         throw new IllegalStateException("RAM disk is closed");
@@ -320,7 +353,7 @@ public final class RamDisk implements BlockDevice {
       chunks = grown;
       size = newSize;
     } finally {
-      lock.unlockWrite(stamp);
+      releaseExclusive(stamp);
     }
     for (SizeListener l : sizeListeners) {
       l.sizeChanged(this, newSize);
@@ -349,7 +382,7 @@ public final class RamDisk implements BlockDevice {
 
   @Override
   public void close() {
-    long stamp = lock.writeLock();
+    long stamp = exclusive();
     try {
       if (closed) {
         return;
@@ -365,7 +398,7 @@ public final class RamDisk implements BlockDevice {
         }
       }
     } finally {
-      lock.unlockWrite(stamp);
+      releaseExclusive(stamp);
     }
   }
 
