@@ -32,6 +32,15 @@ class MemdiskProbeFuzzTest {
   private static final byte[] CAPTURE = loadCapture();
 
   /**
+   * Heap bytes one probe (plus opening and reading each disk it finds) may allocate. The memory it
+   * looks at is 1.6 MiB; a probe that sized anything from a length field in that memory (up to 4
+   * GiB) would exceed this at once, while its own reasons and results stay far below.
+   */
+  private static final AllocationBudget ALLOCATION = new AllocationBudget(32 << 20);
+
+  private static long inputs;
+
+  /**
    * One guarded address space for the whole campaign (mapping it per input would dominate the run
    * time); every input starts from the pristine capture and an all-zero high region.
    */
@@ -75,8 +84,9 @@ class MemdiskProbeFuzzTest {
       byte[] high = data.consumeRemainingAsBytes();
       mem.write(HIGH_BASE, high, 0, Math.min(high.length, (int) HIGH_SIZE));
 
-      ProbeResult result = MemdiskProbe.probe(mem.readOnlyView(), options);
       BytesStore<?, Void> sector = BytesStore.nativeStoreWithFixedCapacity(4096);
+      ALLOCATION.start();
+      ProbeResult result = MemdiskProbe.probe(mem.readOnlyView(), options);
       try {
         for (MemoryDisk disk : result.disks()) {
           try (MemoryDiskDevice device = MemoryDiskDevice.readOnly(mem.readOnlyView(), disk)) {
@@ -85,8 +95,14 @@ class MemdiskProbeFuzzTest {
             device.read(device.size() - bs, sector, 0, bs);
           }
         }
+        ALLOCATION.check("probe and disk reads");
       } finally {
         sector.releaseLast();
+      }
+      if ((++inputs & 0x3ff) == 0) {
+        System.err.printf(
+            "oracle: %d inputs, worst allocation %d bytes (%d inputs loaded classes)%n",
+            inputs, ALLOCATION.worst(), ALLOCATION.skipped());
       }
     }
   }

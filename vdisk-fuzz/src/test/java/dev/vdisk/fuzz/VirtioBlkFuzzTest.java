@@ -9,6 +9,7 @@ import dev.vdisk.virtio.QueueSetup;
 import dev.vdisk.virtio.VirtioFeatures;
 import dev.vdisk.virtio.blk.VirtioBlkDevice;
 import java.util.List;
+import net.openhft.chronicle.bytes.BytesStore;
 
 /**
  * Fuzzes the split-queue chain walker and the virtio-blk request parser together: the fuzzer writes
@@ -30,7 +31,40 @@ class VirtioBlkFuzzTest {
   private static final long DATA_SIZE = RING_REGION_SIZE - 0x3000;
   private static final long SECOND_REGION = 0x40000;
   private static final long SECOND_REGION_SIZE = 0x4000;
-  private static final long DISK_BYTES = 1 << 20;
+  private static final int DISK_BYTES = 256 << 10;
+  private static final int SECTOR = 512;
+
+  /**
+   * Heap bytes two kicks may make the device allocate, whatever the rings say: the request path
+   * allocates nothing per request (guest errors are counted, and their log lines are bounded by the
+   * queue size), so a guest-declared length or count driving an allocation exceeds this at once.
+   */
+  private static final long KICK_BUDGET = 1 << 20;
+
+  /**
+   * Heap bytes one activation may allocate: per-queue state sized by the queue size (at most the
+   * device's maximum, 256 here) and the device's own limits, never by ring contents.
+   */
+  private static final long ACTIVATION_BUDGET = 16 << 20;
+
+  /** What the disk holds before each input: every byte different from its neighbours' sector. */
+  private static final byte[] PATTERN = new byte[DISK_BYTES];
+
+  private static final BytesStore<?, Void> PATTERN_STORE =
+      BytesStore.nativeStoreWithFixedCapacity(DISK_BYTES);
+  private static final BytesStore<?, Void> DISK_COPY =
+      BytesStore.nativeStoreWithFixedCapacity(DISK_BYTES);
+  private static final byte[] SHADOW = new byte[DISK_BYTES];
+  private static final byte[] DISK_SCRATCH = new byte[DISK_BYTES];
+  private static final AllocationBudget ALLOCATION = new AllocationBudget(KICK_BUDGET);
+  private static final AllocationBudget ACTIVATION = new AllocationBudget(ACTIVATION_BUDGET);
+
+  static {
+    for (int i = 0; i < DISK_BYTES; i++) {
+      PATTERN[i] = (byte) (i * 7 + (i >>> 9) * 13 + 1);
+      PATTERN_STORE.writeByte(i, PATTERN[i]);
+    }
+  }
 
   private static final class CountingNotifier implements DeviceNotifier {
     int used;
@@ -63,10 +97,21 @@ class VirtioBlkFuzzTest {
             new GuardedMemory(RING_REGION, RING_REGION_SIZE, SECOND_REGION, SECOND_REGION_SIZE);
         RamDisk disk = RamDisk.create(DISK_BYTES)) {
       GuestMemory mem = guarded.memory();
-      writeDescriptors(data, mem, size);
-      int availIdx = writeAvailRing(data, mem, size);
-      byte[] payload = data.consumeBytes((int) DATA_SIZE);
-      mem.write(DATA, payload, 0, payload.length);
+      disk.write(0, PATTERN_STORE, 0, DISK_BYTES);
+      System.arraycopy(PATTERN, 0, SHADOW, 0, DISK_BYTES);
+      int availIdx;
+      if (data.consumeInt(0, 2) < 2) {
+        // Two inputs in three: well-formed requests with fuzzer-chosen fields and corruptions.
+        availIdx =
+            RequestRingWriter.write(
+                data, mem, DESC, AVAIL, size, DATA, DATA_SIZE, DISK_BYTES / SECTOR);
+      } else {
+        // The rest: descriptor table, avail ring and buffer bytes straight from the fuzzer.
+        writeDescriptors(data, mem, size);
+        availIdx = writeAvailRing(data, mem, size);
+        byte[] payload = data.consumeBytes((int) DATA_SIZE);
+        mem.write(DATA, payload, 0, payload.length);
+      }
       byte[] second = data.consumeRemainingAsBytes();
       mem.write(SECOND_REGION, second, 0, Math.min(second.length, (int) SECOND_REGION_SIZE));
 
@@ -82,12 +127,18 @@ class VirtioBlkFuzzTest {
         features = device.deviceFeatures();
       }
       CountingNotifier notifier = new CountingNotifier();
-      device.activate(
-          features, mem, List.of(new QueueSetup(0, size, DESC, AVAIL, USED, 0, 0)), notifier);
+      CompletedRequestOracle oracle =
+          new CompletedRequestOracle(mem, DESC, AVAIL, USED, size, SHADOW);
+      List<QueueSetup> queues = List.of(new QueueSetup(0, size, DESC, AVAIL, USED, 0, 0));
+      ACTIVATION.start();
+      device.activate(features, mem, queues, notifier);
+      ACTIVATION.check("activation");
+      ALLOCATION.start();
       device.queueNotified(0);
       int usedAfterFirst = mem.u16(USED + 2);
       device.queueNotified(0);
       int usedAfterSecond = mem.u16(USED + 2);
+      ALLOCATION.check("two kicks");
 
       int availDistance = availIdx & 0xffff;
       int usedDistance = usedAfterSecond & 0xffff;
@@ -109,7 +160,26 @@ class VirtioBlkFuzzTest {
           throw new AssertionError("used entry " + i + " names descriptor " + id);
         }
       }
+      oracle.check(disk, DISK_COPY, DISK_SCRATCH, usedDistance);
+      long internal = device.stats().internalErrors();
+      if (internal != 0) {
+        throw new AssertionError(internal + " device bugs were contained (must be 0)");
+      }
       device.reset();
+    }
+    if ((CompletedRequestOracle.inputs & 0xfff) == 0) {
+      System.err.printf(
+          "oracle: %d inputs, %d judged, %d IN compared, %d OUT applied, %d disks compared,"
+              + " worst allocation %d bytes per two kicks (%d inputs loaded classes),"
+              + " %d per activation%n",
+          CompletedRequestOracle.inputs,
+          CompletedRequestOracle.judged,
+          CompletedRequestOracle.inChecked,
+          CompletedRequestOracle.outApplied,
+          CompletedRequestOracle.diskCompared,
+          ALLOCATION.worst(),
+          ALLOCATION.skipped(),
+          ACTIVATION.worst());
     }
   }
 
