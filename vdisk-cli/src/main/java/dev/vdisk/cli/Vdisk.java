@@ -8,7 +8,9 @@ import picocli.CommandLine.Command;
     name = "vdisk",
     mixinStandardHelpOptions = true,
     versionProvider = Vdisk.Version.class,
-    description = "Virtual disks for virtual machines: serve, probe, inspect and copy disks.")
+    description =
+        "Virtual disks for virtual machines: serve disks to VMMs (vhost-user, QEMU's PCI proxy, NBD,"
+            + " ImDisk proxy), probe memory dumps for RAM disks, inspect and copy disks.")
 public final class Vdisk implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
