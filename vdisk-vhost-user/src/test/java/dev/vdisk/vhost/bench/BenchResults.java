@@ -80,6 +80,44 @@ final class BenchResults {
     return median(samples.get(server).get(job).stream().map(Sample::cpuMicrosPerIo).toList());
   }
 
+  /**
+   * Median over rounds of the per-round ratio vdisk / QEMU of {@code metric}: each round runs both
+   * servers back to back, so a paired ratio cancels slow drift in the machine's load better than a
+   * ratio of two medians taken across rounds.
+   */
+  double pairedRatio(String job, java.util.function.ToDoubleFunction<Sample> metric) {
+    List<Double> ratios = new ArrayList<>();
+    for (Sample v : samples.get(V).get(job)) {
+      for (Sample q : samples.get(Q).get(job)) {
+        if (v.round() == q.round()) {
+          ratios.add(metric.applyAsDouble(v) / metric.applyAsDouble(q));
+        }
+      }
+    }
+    return median(ratios);
+  }
+
+  double pairedIopsRatio(String job) {
+    return pairedRatio(job, s -> s.m().iops());
+  }
+
+  double pairedCpuRatio(String job) {
+    return pairedRatio(job, Sample::cpuMicrosPerIo);
+  }
+
+  /** Rounds in which vdisk used less server CPU per I/O than QEMU. */
+  long cpuWins(String job) {
+    long wins = 0;
+    for (Sample v : samples.get(V).get(job)) {
+      for (Sample q : samples.get(Q).get(job)) {
+        if (v.round() == q.round() && v.cpuMicrosPerIo() < q.cpuMicrosPerIo()) {
+          wins++;
+        }
+      }
+    }
+    return wins;
+  }
+
   private static final String V = ServerUnderTest.VDISK;
   private static final String Q = ServerUnderTest.QSD;
 
@@ -90,15 +128,20 @@ final class BenchResults {
       b.append(
           String.format(
               Locale.ROOT,
-              "  %-18s IOPS %9.0f / %9.0f = %.2f   MB/s %8.1f / %8.1f   CPU us/IO %6.1f / %6.1f%n",
+              "  %-18s IOPS %9.0f / %9.0f = %.2f (paired %.2f)   MB/s %8.1f / %8.1f"
+                  + "   CPU us/IO %6.1f / %6.1f (paired %.2f, vdisk lower in %d/%d rounds)%n",
               n,
               medianIops(V, n),
               medianIops(Q, n),
               medianIops(V, n) / medianIops(Q, n),
+              pairedIopsRatio(n),
               medianMBps(V, n),
               medianMBps(Q, n),
               medianCpu(V, n),
-              medianCpu(Q, n)));
+              medianCpu(Q, n),
+              pairedCpuRatio(n),
+              cpuWins(n),
+              bench.rounds));
     }
     return b.toString();
   }
@@ -133,27 +176,36 @@ final class BenchResults {
           divided by the I/Os fio completed.
 
         """);
-    b.append("## Medians (ratio = vdisk / qemu-storage-daemon; >1 means vdisk is faster)\n\n");
+    b.append("## Medians (ratio = vdisk / qemu-storage-daemon)\n\n");
     b.append(
-        "| workload | vdisk IOPS | QEMU IOPS | IOPS ratio | vdisk MB/s | QEMU MB/s | vdisk clat µs"
-            + " | QEMU clat µs | vdisk CPU µs/IO | QEMU CPU µs/IO |\n");
-    b.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        "IOPS ratio > 1: vdisk faster. CPU ratio < 1: vdisk cheaper. *Paired* ratios are medians of"
+            + " the per-round ratios (both servers ran back to back in each round).\n\n");
+    b.append(
+        "| workload | vdisk IOPS | QEMU IOPS | IOPS ratio | paired IOPS ratio | vdisk MB/s |"
+            + " QEMU MB/s | vdisk clat µs | QEMU clat µs | vdisk CPU µs/IO | QEMU CPU µs/IO |"
+            + " paired CPU ratio | vdisk cheaper in |\n");
+    b.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (FioJob j : FioJob.STANDARD) {
       String n = j.name();
       b.append(
           String.format(
               Locale.ROOT,
-              "| %s | %.0f | %.0f | **%.2f** | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f |%n",
+              "| %s | %.0f | %.0f | **%.2f** | %.2f | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f |"
+                  + " **%.2f** | %d/%d rounds |%n",
               j.label(),
               medianIops(V, n),
               medianIops(Q, n),
               medianIops(V, n) / medianIops(Q, n),
+              pairedIopsRatio(n),
               medianMBps(V, n),
               medianMBps(Q, n),
               medianLatency(V, n),
               medianLatency(Q, n),
               medianCpu(V, n),
-              medianCpu(Q, n)));
+              medianCpu(Q, n),
+              pairedCpuRatio(n),
+              cpuWins(n),
+              bench.rounds));
     }
     b.append("\n## Every round\n\n");
     b.append("| round | server | workload | IOPS | MB/s | clat µs | server CPU µs/IO |\n");
@@ -188,7 +240,9 @@ final class BenchResults {
         server, limits small-block IOPS: both servers wait for a slow guest most of the time and the
         IOPS ratio near QD1 mostly measures the guest. The server CPU per I/O column is the figure
         that isolates the back ends. The machine is shared; the load averages above say how busy
-        it was.
+        it was. On a loaded machine one server's IOPS vary several-fold from round to round (see
+        "Every round"): trust an IOPS ratio only as far as the paired and unpaired ratios and
+        the per-round figures agree. CPU per I/O varies far less and is the steadier comparison.
         """);
     Files.createDirectories(out.toAbsolutePath().getParent());
     Files.writeString(out, b.toString(), StandardCharsets.UTF_8);
@@ -217,10 +271,15 @@ final class BenchResults {
       jb.append(
           String.format(
               Locale.ROOT,
-              ", \"iopsRatio\": %.4f, \"throughputRatio\": %.4f, \"cpuPerIoRatio\": %.4f",
+              ", \"iopsRatio\": %.4f, \"throughputRatio\": %.4f, \"cpuPerIoRatio\": %.4f,"
+                  + " \"pairedIopsRatio\": %.4f, \"pairedCpuPerIoRatio\": %.4f,"
+                  + " \"roundsVdiskCheaper\": %d",
               medianIops(V, n) / medianIops(Q, n),
               medianMBps(V, n) / medianMBps(Q, n),
-              medianCpu(V, n) / medianCpu(Q, n)));
+              medianCpu(V, n) / medianCpu(Q, n),
+              pairedIopsRatio(n),
+              pairedCpuRatio(n),
+              cpuWins(n)));
       for (String s : List.of(V, Q)) {
         jb.append(", ").append(q(s)).append(": {");
         jb.append(
