@@ -19,4 +19,5 @@ if [[ ! -f "$jar" ]] || [[ -n "$(find "$here/src" "$here/pom.xml" -newer "$jar" 
   (cd "$root" && mvn -B -q -DskipTests -Dspotless.check.skip=true -pl vdisk-bench package >&2)
 fi
 exec "${JAVA:-java}" -Dchronicle.analytics.disable=true -Djava.awt.headless=true \
-  -cp "$jar" dev.vdisk.bench.report.RunReport --out "$here/target/report" "$@"
+  -cp "$jar" dev.vdisk.bench.report.RunReport --out "$here/target/report" \
+  --e2e "$here/results/vhost-user-e2e.json" "$@"

@@ -62,6 +62,14 @@ final class Format {
     return String.format(Locale.ROOT, "%.2f", v);
   }
 
+  /** Allocation per operation, unmarked (for code that is not a steady-state loop). */
+  static String allocPlain(double bytesPerOp) {
+    if (Double.isNaN(bytesPerOp)) {
+      return NONE;
+    }
+    return String.format(Locale.ROOT, bytesPerOp < 10 ? "%.2f" : "%.0f", bytesPerOp);
+  }
+
   /** Allocation per operation; anything from 1 B/op up is a finding and is marked. */
   static String alloc(double bytesPerOp) {
     if (Double.isNaN(bytesPerOp)) {

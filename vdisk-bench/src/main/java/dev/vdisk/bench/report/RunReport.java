@@ -42,12 +42,14 @@ public final class RunReport {
     String preset = "short";
     Path out = Paths.get("target", "report");
     Path render = null;
+    Path e2e = null;
     boolean smoke = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--preset" -> preset = value(args, ++i, "--preset");
         case "--out" -> out = Paths.get(value(args, ++i, "--out"));
         case "--render" -> render = Paths.get(value(args, ++i, "--render"));
+        case "--e2e" -> e2e = Paths.get(value(args, ++i, "--e2e"));
         case "--smoke" -> smoke = true;
         case "-h", "--help" -> {
           System.out.println(usage());
@@ -84,7 +86,10 @@ public final class RunReport {
     header.add(
         0, "date: " + ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_LOCAL_DATE));
     List<String> charts = Charts.write(report, out);
-    String markdown = report.markdown(header, charts);
+    if (e2e == null) {
+      e2e = defaultE2e();
+    }
+    String markdown = report.markdown(header, charts, E2eSection.render(e2e));
     Files.writeString(out.resolve("report.md"), markdown, StandardCharsets.UTF_8);
     PrintStream stdout = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     stdout.print(markdown);
@@ -131,6 +136,12 @@ public final class RunReport {
     return json;
   }
 
+  /** The vhost-user end-to-end results, run from the repository root or from vdisk-bench. */
+  private static Path defaultE2e() {
+    Path fromRoot = Paths.get("vdisk-bench", "results", E2eSection.FILE_NAME);
+    return Files.isRegularFile(fromRoot) ? fromRoot : Paths.get("results", E2eSection.FILE_NAME);
+  }
+
   private static String describe(Map<String, String[]> params) {
     StringBuilder s = new StringBuilder();
     params.forEach((k, v) -> s.append(k).append('=').append(String.join(",", v)).append(' '));
@@ -149,6 +160,8 @@ public final class RunReport {
         usage: RunReport [--preset short|full] [--out DIR]    run a preset, then write the report
                RunReport --smoke [--out DIR]                  the short preset's steps at 1 x 0.2 s
                                                               (checks the pipeline; numbers are noise)
-               RunReport --render results.json [--out DIR]    report on an existing JMH JSON file""";
+               RunReport --render results.json [--out DIR]    report on an existing JMH JSON file
+               --e2e FILE   vhost-user end-to-end JSON to include as its own section (default:
+                            vdisk-bench/results/vhost-user-e2e.json when it exists)""";
   }
 }

@@ -154,4 +154,83 @@ class ReportTest {
       assertThat(png).startsWith(0x89, 'P', 'N', 'G');
     }
   }
+
+  @Test
+  void allocationIsJudgedOnHotLoopsOnlyAndTheProbeIsNotFlagged() throws IOException {
+    String json =
+        "["
+            + String.join(
+                ",",
+                row(
+                    "VirtioBlkBench.qd32",
+                    1,
+                    "\"workload\": \"FLUSH\", \"layout\": \"DIRECT\"",
+                    90,
+                    0.02),
+                row("DriverBench.resubmitQd32", 1, "", 12, 0.4),
+                row("MemdiskProbeBench.probe", 1, "", 650, 35094))
+            + "]";
+    Path file = dir.resolve("alloc.json");
+    Files.writeString(file, json);
+    Report report = new Report(BenchResult.read(file));
+
+    assertThat(report.worstHotLoopAllocation().method()).isEqualTo("resubmitQd32");
+    String md = report.markdown(List.of(), List.of());
+    assertThat(md)
+        .contains("| worst: DriverBench.resubmitQd32 {} | 0.40 B/op | yes |")
+        .contains("| probe | — | 1 | 650 | — | — | ns/op | 35094 |")
+        .doesNotContain("**35094**");
+
+    String flagged = new Report(results()).markdown(List.of(), List.of());
+    assertThat(
+            flagged
+                .lines()
+                .filter(l -> l.startsWith("| steady-state loop"))
+                .findFirst()
+                .orElseThrow())
+        .contains("MIXED_4K")
+        .endsWith("| 3.50 B/op | **no** |");
+  }
+
+  @Test
+  void endToEndSectionComesFromTheVhostUserJsonAndToleratesMissingFields() throws IOException {
+    assertThat(E2eSection.render(dir.resolve("absent.json"))).isEmpty();
+
+    Path file = dir.resolve(E2eSection.FILE_NAME);
+    Files.writeString(
+        file,
+        """
+        {"benchmark": "vhost-user-blk end to end", "command": "run-e2e.sh --rounds 5",
+         "started": "T0", "finished": "T1", "rounds": 5, "secondsPerJob": 10,
+         "machine": {"CPU": "AMD EPYC, 2 cores online", "QEMU": "7.2"},
+         "jobs": [
+          {"name": "randread-4k-qd1", "label": "4 KiB random read, QD1", "iopsRatio": 0.8708,
+           "cpuPerIoRatio": 0.4639,
+           "vdisk": {"medianIops": 1146.0, "medianMBps": 4.70, "medianClatUs": 288.2,
+                     "medianCpuUsPerIo": 34.49, "samples": []},
+           "qemu-storage-daemon": {"medianIops": 1316.0, "medianMBps": 5.39,
+                     "medianClatUs": 318.4, "medianCpuUsPerIo": 74.36}},
+          {"name": "write-1m-qd8",
+           "vdisk": {"medianIops": 300.4}}]}
+        """);
+
+    String md = E2eSection.render(file);
+
+    assertThat(md)
+        .startsWith("## End to end: vhost-user-blk against qemu-storage-daemon")
+        .contains("medians of 5 alternating rounds of 10 s per job")
+        .contains("- CPU: AMD EPYC, 2 cores online")
+        .contains("- command: `run-e2e.sh --rounds 5`, T0 to T1")
+        .contains(
+            "| 4 KiB random read, QD1 | 1146 | 1316 | 0.87 | 4.7 | 5.4 | 288 | 318 | 34.5 | 74.4"
+                + " | 0.46 |")
+        .contains("| write-1m-qd8 | 300 | — | — | — | — | — | — | — | — | — |");
+
+    Files.writeString(file, "{not json");
+    assertThat(E2eSection.render(file)).contains("Could not read");
+
+    String report =
+        new Report(results()).markdown(List.of(), List.of("chart.png"), E2eSection.render(file));
+    assertThat(report.indexOf("## End to end")).isLessThan(report.indexOf("## Charts"));
+  }
 }
