@@ -45,7 +45,7 @@ final class Ascii {
   static String hex(long value, int bytes) {
     StringBuilder sb = new StringBuilder(bytes * 2);
     for (int i = 0; i < bytes; i++) {
-      sb.append(String.format("%02X", (value >>> (8 * i)) & 0xFF));
+      Hex.append(sb, value >>> (8 * i), 2);
     }
     return sb.toString();
   }

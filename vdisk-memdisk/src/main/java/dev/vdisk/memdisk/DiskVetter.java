@@ -80,7 +80,7 @@ final class DiskVetter {
           + ", "
           + hex(address + length)
           + ") is not wholly in the image (mapped: "
-          + ctx.memory.describeRanges()
+          + ctx.ranges()
           + ")";
     }
     if (Bounds.overlaps(address, length, 0, LowMemory.IVT_BDA_END)) {

@@ -24,7 +24,7 @@ final class HookChainWalker {
       ctx.reject(
           "INT 13h vector",
           LowMemory.INT13_VECTOR,
-          "IVT entry 0x4C not in the image (mapped: " + memory.describeRanges() + ")");
+          "IVT entry 0x4C not in the image (mapped: " + ctx.ranges() + ")");
       return;
     }
     long vector = memory.u32(LowMemory.INT13_VECTOR);
@@ -33,9 +33,11 @@ final class HookChainWalker {
     int hops = 0;
     while (true) {
       long linear = RealMode.linear(vector);
-      String where = RealMode.format(vector);
       if (linear < LowMemory.IVT_BDA_END) {
-        fault(ctx, vector, "vector " + where + " points into the IVT/BDA (below 0x500)");
+        fault(
+            ctx,
+            vector,
+            "vector " + RealMode.format(vector) + " points into the IVT/BDA (below 0x500)");
         return;
       }
       if (linear >= LowMemory.FIRST_MIB) {
@@ -43,7 +45,7 @@ final class HookChainWalker {
             ctx,
             vector,
             "vector "
-                + where
+                + RealMode.format(vector)
                 + " is linear "
                 + ProbeContext.hex(linear)
                 + ", above 0xFFFFF (ambiguous with the A20 wrap)");
@@ -51,7 +53,11 @@ final class HookChainWalker {
       }
       hook.wrap(memory, linear);
       if (!hook.fits(SafeHook.SIZE)) {
-        end(ctx, vector, "the 27 bytes at " + where + " are not in the image", true);
+        end(
+            ctx,
+            vector,
+            "the 27 bytes at " + RealMode.format(vector) + " are not in the image",
+            true);
         return;
       }
       if (!hook.hasSignature()) {
@@ -60,7 +66,7 @@ final class HookChainWalker {
         if (!rom) {
           ctx.warn(
               "hook chain ends at "
-                  + where
+                  + RealMode.format(vector)
                   + ", outside the BIOS/option ROM area 0xC0000-0xFFFFF (MEMDISK nopassany, or an"
                   + " INT 13h hooker without a safe hook)");
         }
@@ -72,7 +78,7 @@ final class HookChainWalker {
               ctx,
               vector,
               "hook chain loops: hook at "
-                  + where
+                  + RealMode.format(vector)
                   + " (linear "
                   + ProbeContext.hex(linear)
                   + ") was already visited at position "

@@ -40,7 +40,7 @@ final class MemdiskParser {
           subject,
           hookAddress,
           "safe hook truncated: its 31 bytes are not all in the image (mapped: "
-              + ctx.memory.describeRanges()
+              + ctx.ranges()
               + ")");
       return;
     }
@@ -149,9 +149,7 @@ final class MemdiskParser {
     }
     if (!Bounds.mapped(memory, m, Mbft.HEADER_SIZE + 2)) {
       ctx.reject(
-          subject,
-          m,
-          "mBFT at " + hex(m) + " not in the image (mapped: " + memory.describeRanges() + ")");
+          subject, m, "mBFT at " + hex(m) + " not in the image (mapped: " + ctx.ranges() + ")");
       return false;
     }
     mbft.wrap(memory, m);
@@ -192,9 +190,13 @@ final class MemdiskParser {
       ctx.reject(
           subject,
           m,
-          String.format(
-              "mBFT checksum: its %d bytes sum to 0x%02X (expected 0; checksum byte 0x%02X)",
-              length, sum, mbft.checksumByte()));
+          "mBFT checksum: its "
+              + length
+              + " bytes sum to 0x"
+              + Hex.padded(sum, 2)
+              + " (expected 0; checksum byte 0x"
+              + Hex.padded(mbft.checksumByte(), 2)
+              + ")");
       return false;
     }
     long back = mbft.safeHook();
@@ -293,7 +295,7 @@ final class MemdiskParser {
             mbft.oemId(),
             mbft.oemTableId(),
             bytes,
-            mdi.versionMajor() + "." + String.format("%02d", mdi.versionMinor()),
+            version(mdi.versionMajor(), mdi.versionMinor()),
             diskbuf,
             disksize,
             shift,
@@ -315,6 +317,11 @@ final class MemdiskParser {
             blockStart,
             (blockEndSane ? blockEnd : mdiAddress + Mdi.CHS_BUILD_SIZE) - blockStart));
     addDisk(ctx, info, subject, origin, inChain);
+  }
+
+  /** "6.04": MEMDISK prints its minor version with two digits. */
+  static String version(int major, int minor) {
+    return major + (minor < 10 ? ".0" : ".") + minor;
   }
 
   private static void checkBlockHeader(

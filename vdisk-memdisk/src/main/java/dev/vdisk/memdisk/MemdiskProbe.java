@@ -11,8 +11,8 @@ import java.util.List;
  * drive map it reaches, optionally scans for mBFTs no longer in the chain, and cross-checks every
  * disk against the image. Untrusted input: it never throws on image content, never reads outside
  * the image (every read is range-checked first, and {@code GuestMemory} checks again), never
- * writes, and its work is bounded (hop limit, a fixed 1 MiB scan) whatever sizes the tables claim.
- * What it refuses is listed with a reason in {@link ProbeResult#rejected()}.
+ * writes, and its work is bounded (hop limit, a fixed 640 KiB scan) whatever sizes the tables
+ * claim. What it refuses is listed with a reason in {@link ProbeResult#rejected()}.
  *
  * <pre>{@code
  * ProbeResult r = MemdiskProbe.probe(guestMemory);
@@ -38,7 +38,7 @@ public final class MemdiskProbe {
             "memory image",
             memory.regionCount() == 0 ? 0 : memory.region(0).guestBase(),
             "not a PC memory image: the IVT/BDA (0x0-0x4FF) is not mapped (mapped: "
-                + memory.describeRanges()
+                + ctx.ranges()
                 + ")");
       } else {
         new HookChainWalker(memdisk, new Grub4DosParser()).walk(ctx);
@@ -59,7 +59,7 @@ public final class MemdiskProbe {
     return new ProbeResult(
         base,
         Bounds.mappedBytes(memory),
-        memory.describeRanges(),
+        ctx.ranges(),
         List.copyOf(ctx.hooks),
         ctx.chainEnd,
         List.copyOf(ctx.memdisks),

@@ -26,6 +26,9 @@ final class ProbeContext {
 
   ChainEnd chainEnd;
 
+  /** {@link #ranges()}, built on first use. */
+  private String ranges;
+
   ProbeContext(ReadableGuestMemory memory, ProbeOptions options) {
     this.memory = memory;
     this.options = options;
@@ -33,6 +36,17 @@ final class ProbeContext {
 
   void reject(String subject, long address, String reason) {
     rejected.add(new Rejection(subject, address, reason));
+  }
+
+  /**
+   * The mapped ranges, for messages: built once per probe, because {@code describeRanges()} formats
+   * every region on each call and several rejections of one image quote it.
+   */
+  String ranges() {
+    if (ranges == null) {
+      ranges = memory.describeRanges();
+    }
+    return ranges;
   }
 
   void warn(String warning) {
@@ -53,6 +67,6 @@ final class ProbeContext {
   record Candidate(MemoryDisk disk, long extentLength, boolean disconnected, String subject) {}
 
   static String hex(long value) {
-    return "0x" + Long.toHexString(value).toUpperCase(java.util.Locale.ROOT);
+    return Hex.of(value);
   }
 }

@@ -4,7 +4,7 @@ package dev.vdisk.memdisk;
  * How hard and how trustingly to probe.
  *
  * @param hopLimit most hooks to follow (real chains have 1-3; the spec suggests 16)
- * @param scanForMbft also scan 0x500-0xFFFF0 for mBFTs of MEMDISKs no longer in the chain
+ * @param scanForMbft also scan 0x500-0x9FFF0 for mBFTs of MEMDISKs no longer in the chain
  * @param includeDisconnected expose disks of MEMDISKs only the scan found (default: report only)
  * @param includeOverlapping expose disks that overlap another disk (default: reject both)
  */

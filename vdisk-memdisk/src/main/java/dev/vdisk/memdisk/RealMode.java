@@ -9,6 +9,8 @@ public final class RealMode {
   /** Highest linear address a seg:off pair can name (FFFF:FFFF, past 1 MiB with A20 on). */
   public static final long MAX_LINEAR = 0x10FFEFL;
 
+  private static final char[] HEX_DIGITS = "0123456789ABCDEF".toCharArray();
+
   private RealMode() {}
 
   public static int segment(long vector) {
@@ -29,6 +31,17 @@ public final class RealMode {
 
   /** "SSSS:OOOO", the way BIOS people write vectors. */
   public static String format(long vector) {
-    return String.format("%04X:%04X", segment(vector), offset(vector));
+    // Not String.format: this runs for every hook of every probe (see Hex).
+    char[] out = new char[9];
+    long v = vector & 0xFFFFFFFFL;
+    for (int i = 8; i >= 0; i--) {
+      if (i == 4) {
+        out[i] = ':';
+        continue;
+      }
+      out[i] = HEX_DIGITS[(int) (v & 0xF)];
+      v >>>= 4;
+    }
+    return new String(out);
   }
 }

@@ -3,6 +3,7 @@ package dev.vdisk.memdisk;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vdisk.api.GuestMemory;
+import dev.vdisk.api.MemoryRegion;
 import org.junit.jupiter.api.Test;
 
 /** MEMDISKs the chain does not reach (spec §4 step 4, §5.7). */
@@ -104,6 +105,35 @@ class MbftScanTest {
       assertThat(r.rejected())
           .singleElement()
           .satisfies(x -> assertThat(x.reason()).contains("checksum"));
+    }
+  }
+
+  @Test
+  void scanCoversConventionalMemoryInEveryRegionAndNothingElse() {
+    // Two regions with a hole: [0, 0x60002) and [0x70000, 1 MiB). A bare "mBFT" is a scan find
+    // that fails the length check, so the rejections list exactly the slots the scan examined.
+    try (GuestMemory m =
+        GuestMemory.of(
+            MemoryRegion.allocate(0, 0x60002), MemoryRegion.allocate(0x70000, 0x90000))) {
+      m.putU32(0x4C, Images.BIOS_INT13);
+      long[] scanned = {0x500, 0x5FF00, 0x70000, 0x9FFF0};
+      long[] notScanned = {0x4F0, 0x5FFF8, 0xA0000, 0xFFFF0};
+      for (long a : scanned) {
+        SyntheticMemdisk.put(m, a, "mBFT");
+      }
+      for (long a : notScanned) {
+        SyntheticMemdisk.put(m, a, "mBFT"); // below 0x500, unaligned, VGA memory, ROM
+      }
+      SyntheticMemdisk.put(m, 0x60000, "mB"); // the other half would lie in the hole
+
+      StrictMemory strict = new StrictMemory(m);
+      ProbeResult r = MemdiskProbe.probe(strict);
+
+      assertThat(strict.refused).isZero();
+      assertThat(r.rejected())
+          .extracting(Rejection::address)
+          .containsExactly(0x500L, 0x5FF00L, 0x70000L, 0x9FFF0L);
+      assertThat(r.rejected()).allSatisfy(x -> assertThat(x.reason()).contains("mBFT length 0"));
     }
   }
 }
