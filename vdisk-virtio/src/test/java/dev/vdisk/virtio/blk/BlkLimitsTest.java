@@ -232,4 +232,68 @@ class BlkLimitsTest {
           .hasMessageContaining("32768");
     }
   }
+
+  /** Every field of the 0x60-byte config image with every optional feature offered. */
+  @Test
+  void everyConfigFieldWhenEveryFeatureIsOffered() {
+    RamDisk disk = RamDisk.create(64 * MIB);
+    VirtioBlkDevice d =
+        VirtioBlkDevice.builder(disk)
+            .queues(4)
+            .sizeMax(65536)
+            .segMax(100)
+            .secureErase(true)
+            .maxDiscardSegments(8)
+            .maxWriteZeroesSegments(4)
+            .maxSecureEraseSegments(2)
+            .maxDiscardSectors(2048)
+            .writeback(true)
+            .lifetime(1, 2, 3)
+            .build();
+    long f = d.deviceFeatures();
+    for (int b :
+        new int[] {
+          BlkFeatures.SIZE_MAX,
+          BlkFeatures.SEG_MAX,
+          BlkFeatures.GEOMETRY,
+          BlkFeatures.BLK_SIZE,
+          BlkFeatures.FLUSH,
+          BlkFeatures.TOPOLOGY,
+          BlkFeatures.CONFIG_WCE,
+          BlkFeatures.MQ,
+          BlkFeatures.DISCARD,
+          BlkFeatures.WRITE_ZEROES,
+          BlkFeatures.LIFETIME,
+          BlkFeatures.SECURE_ERASE
+        }) {
+      assertThat(f & (1L << b)).as("feature bit %d", b).isNotZero();
+    }
+    assertThat(f & (1L << BlkFeatures.RO)).isZero();
+    var g = disk.geometry();
+    assertThat(d.readConfig(BlkConfigLayout.CAPACITY, 8)).isEqualTo(64 * MIB / 512);
+    assertThat(d.readConfig(BlkConfigLayout.SIZE_MAX, 4)).isEqualTo(65536);
+    assertThat(d.readConfig(BlkConfigLayout.SEG_MAX, 4)).isEqualTo(100);
+    assertThat(d.readConfig(BlkConfigLayout.GEOMETRY_CYLINDERS, 2)).isEqualTo(g.cylinders());
+    assertThat(d.readConfig(BlkConfigLayout.GEOMETRY_HEADS, 1)).isEqualTo(g.heads());
+    assertThat(d.readConfig(BlkConfigLayout.GEOMETRY_SECTORS, 1)).isEqualTo(g.sectorsPerTrack());
+    assertThat(d.readConfig(BlkConfigLayout.BLK_SIZE, 4)).isEqualTo(512);
+    // topology: physical block = logical block, aligned, no I/O size hints (QEMU's defaults)
+    assertThat(d.readConfig(BlkConfigLayout.TOPOLOGY_PHYSICAL_BLOCK_EXP, 8)).isZero();
+    assertThat(d.readConfig(BlkConfigLayout.WRITEBACK, 1)).isEqualTo(1);
+    assertThat(d.readConfig(BlkConfigLayout.WRITEBACK + 1, 1)).as("unused0").isZero();
+    assertThat(d.readConfig(BlkConfigLayout.NUM_QUEUES, 2)).isEqualTo(4);
+    assertThat(d.readConfig(BlkConfigLayout.MAX_DISCARD_SECTORS, 4)).isEqualTo(2048);
+    assertThat(d.readConfig(BlkConfigLayout.MAX_DISCARD_SEG, 4)).isEqualTo(8);
+    assertThat(d.readConfig(BlkConfigLayout.DISCARD_SECTOR_ALIGNMENT, 4)).isEqualTo(128);
+    assertThat(d.readConfig(BlkConfigLayout.MAX_WRITE_ZEROES_SECTORS, 4)).isEqualTo(2048);
+    assertThat(d.readConfig(BlkConfigLayout.MAX_WRITE_ZEROES_SEG, 4)).isEqualTo(4);
+    assertThat(d.readConfig(BlkConfigLayout.WRITE_ZEROES_MAY_UNMAP, 1)).isEqualTo(1);
+    assertThat(d.readConfig(BlkConfigLayout.WRITE_ZEROES_MAY_UNMAP + 1, 2)).as("unused1").isZero();
+    assertThat(d.readConfig(BlkConfigLayout.MAX_SECURE_ERASE_SECTORS, 4)).isEqualTo(2048);
+    assertThat(d.readConfig(BlkConfigLayout.MAX_SECURE_ERASE_SEG, 4)).isEqualTo(2);
+    assertThat(d.readConfig(BlkConfigLayout.SECURE_ERASE_SECTOR_ALIGNMENT, 4)).isEqualTo(128);
+    for (int off = 0x48; off < BlkConfigLayout.SIZE; off++) {
+      assertThat(d.readConfig(off, 1)).as("zoned/unused byte 0x%x", off).isZero();
+    }
+  }
 }
