@@ -46,19 +46,44 @@ public final class InfoCommand implements Callable<Integer> {
       defaultValue = "30")
   int timeoutSeconds;
 
+  @Option(names = "--read-only", description = "Open the disk read-only.")
+  boolean readOnly;
+
+  @Option(
+      names = "--offset",
+      paramLabel = "SIZE",
+      description = "Look at a window starting this far into the disk (K/M/G/T suffixes).")
+  String offset;
+
+  @Option(
+      names = "--length",
+      paramLabel = "SIZE",
+      description = "Length of the window (default: to the end of the disk).")
+  String length;
+
+  @Option(names = "--byte-swap", description = "Swap the bytes of every 16-bit word.")
+  boolean byteSwap;
+
   @Override
   public Integer call() throws Exception {
     if (timeoutSeconds < 1) {
       throw new CommandLine.ParameterException(
           spec.commandLine(), "--timeout " + timeoutSeconds + " (expected >= 1)");
     }
-    OpenOptions options = OpenOptions.DEFAULTS.withTimeout(Duration.ofSeconds(timeoutSeconds));
+    OpenOptions options =
+        ServeCommand.sharedOptions(spec, readOnly, offset, length, byteSwap)
+            .withTimeout(Duration.ofSeconds(timeoutSeconds));
     BlockDevice d;
     try {
-      d = BlockDevices.open(uri, options);
-    } catch (AccessDeniedException e) {
-      // Looking needs no write access.
-      d = BlockDevices.open(uri, options.withReadOnly(true));
+      try {
+        d = BlockDevices.open(uri, options);
+      } catch (AccessDeniedException e) {
+        // Looking needs no write access.
+        d = BlockDevices.open(uri, options.withReadOnly(true));
+      }
+    } catch (IllegalArgumentException e) {
+      // A window past the disk's end, a malformed URI: the user's input, one line, exit 2.
+      throw new CommandLine.ParameterException(spec.commandLine(), uri + ": " + e.getMessage());
     }
     try (BlockDevice disk = d) {
       Map<String, Object> info = describe(uri, disk);

@@ -131,6 +131,23 @@ public final class ServeCommand implements Callable<Integer> {
       description = "Also serve the disk to ImDisk's proxy protocol on a Unix socket.")
   Path imdiskProxySocket;
 
+  @Option(
+      names = "--offset",
+      paramLabel = "SIZE",
+      description = "Serve a window of the disk starting this far in (K/M/G/T suffixes).")
+  String offset;
+
+  @Option(
+      names = "--length",
+      paramLabel = "SIZE",
+      description = "Length of the window (default: to the end of the disk).")
+  String length;
+
+  @Option(
+      names = "--byte-swap",
+      description = "Swap the bytes of every 16-bit word on the way in and out (ImDisk's option).")
+  boolean byteSwap;
+
   @Option(names = "--read-only", description = "Refuse every write (the guest sees a RO disk).")
   boolean readOnly;
 
@@ -192,7 +209,13 @@ public final class ServeCommand implements Callable<Integer> {
     validate();
     Endpoint nbdAt = nbdEndpoint();
     Endpoint imdiskAt = imdiskEndpoint();
+    OpenOptions shared = sharedOptions(spec, false, offset, length, byteSwap);
     BlockDevice disk = openDisk();
+    try {
+      disk = BlockDevices.applyOptions(disk, shared); // closes disk when the window does not fit
+    } catch (IllegalArgumentException e) {
+      throw bad(e.getMessage());
+    }
     boolean vhost = servesVhostUser();
     VhostUserServer server = null;
     VirtioBlkDevice device = null;
@@ -276,6 +299,44 @@ public final class ServeCommand implements Callable<Integer> {
     }
     out.flush();
     return status;
+  }
+
+  /**
+   * The options every backend shares (read-only, window, byte swap) from the command line; bad
+   * sizes are one-line parameter errors naming the option. Also used by {@code vdisk info}.
+   */
+  static OpenOptions sharedOptions(
+      CommandLine.Model.CommandSpec spec,
+      boolean readOnly,
+      String offset,
+      String length,
+      boolean byteSwap) {
+    long off = offset == null ? 0 : windowSize(spec, "--offset", offset, true);
+    long len = length == null ? -1 : windowSize(spec, "--length", length, false);
+    try {
+      return OpenOptions.DEFAULTS
+          .withReadOnly(readOnly)
+          .withWindow(off, len)
+          .withByteSwap(byteSwap);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
+  private static long windowSize(
+      CommandLine.Model.CommandSpec spec, String option, String text, boolean zeroOk) {
+    long v;
+    try {
+      v = Sizes.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), option + ": " + e.getMessage());
+    }
+    if (v < 0 || (!zeroOk && v == 0)) {
+      throw new ParameterException(
+          spec.commandLine(),
+          option + " " + text + " (expected " + (zeroOk ? ">= 0" : "> 0") + ")");
+    }
+    return v;
   }
 
   /** vhost-user is served by default, and alongside network exports only when asked for. */

@@ -202,6 +202,58 @@ class ServeNetworkExportTest {
   }
 
   @Test
+  void windowAndByteSwapApplyToARemoteDiskAndInfoShowsThem() throws Exception {
+    try (RamDisk backing = RamDisk.create(8L * MIB);
+        NbdServer upstream =
+            NbdServer.start(
+                Endpoint.unix(dir.resolve("up.sock")), backing, NbdServerOptions.DEFAULTS)) {
+      fill(backing, 3L * MIB, MIB, 5);
+      String up = "nbd+unix:///?socket=" + upstream.endpoint().unixPath();
+      Serving s =
+          serve(
+              "--disk",
+              up,
+              "--offset",
+              "3M",
+              "--length",
+              "2M",
+              "--byte-swap",
+              "--nbd-socket",
+              dir.resolve("w.sock").toString());
+      try {
+        String uri = s.printed("exported as NBD (\\S+)");
+        try (BlockDevice d = BlockDevices.open(uri)) {
+          assertThat(d.size()).isEqualTo(2L * MIB);
+          BytesStore<?, Void> b = BytesStore.nativeStoreWithFixedCapacity(4096);
+          try {
+            d.read(0, b, 0, 4096);
+            for (int i = 0; i < 4096; i++) {
+              // Byte i of the window is byte i^1 of the disk at 3 MiB: 16-bit words swapped.
+              assertThat(b.readByte(i)).as("byte %d", i).isEqualTo((byte) ((i ^ 1) * 31 + 5));
+            }
+          } finally {
+            b.releaseLast();
+          }
+        }
+      } finally {
+        assertThat(s.stop()).isZero();
+      }
+
+      ServeCommandTest.Run info =
+          ServeCommandTest.run("info", "--offset", "1M", "--length", "2M", "--read-only", up);
+      assertThat(info.exit()).as(info.err()).isZero();
+      assertThat(info.out()).contains("2097152").containsPattern("read.only:\\s+(yes|true)");
+      refused(
+          "window offset 9437184 (expected < the device size 8388608)",
+          "info",
+          "--offset",
+          "9M",
+          up);
+      refused("--length 0 (expected > 0)", "info", "--length", "0", up);
+    }
+  }
+
+  @Test
   void badNetworkOptionsAreRefusedInOneLine() {
     String sock = dir.resolve("s").toString();
     refused(
