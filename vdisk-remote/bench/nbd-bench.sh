@@ -61,16 +61,20 @@ rm -f "$work/random.img"
 seconds() {
   local s e
   s=$(date +%s.%N)
-  "$@" >/dev/null || { echo "FAILED: $*" >&2; exit 1; }
+  "$@" >"${OUT:-/dev/null}" || { echo "FAILED: $*" >&2; exit 1; }
   e=$(date +%s.%N)
   echo "$e - $s" | bc
 }
+# vdisk copy's own figure ("copied ... in X s"): the copy inside the JVM, without the JVM's start.
+inside() { sed -n 's/.* in \([0-9.]*\) s,.*/\1/p' "$work/vdisk.out"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 
-declare -a tv tn tq tf
+declare -a tv tn tq tf ti
 for r in $(seq "$rounds"); do
-  tv+=("$(seconds java "${jflags[@]}" -cp "$cp" dev.vdisk.cli.Vdisk copy --no-progress --no-flush "$uri" "$work/vdisk.img")")
+  tv+=("$(OUT="$work/vdisk.out" seconds java "${jflags[@]}" -cp "$cp" dev.vdisk.cli.Vdisk copy \
+    --no-progress --no-flush "$uri" "$work/vdisk.img")")
+  ti+=("$(inside)")
   rm -f "$work/vdisk.img"
   tn+=("$(seconds nbdcopy "$uri" "$work/nbdcopy.img")")
   rm -f "$work/nbdcopy.img"
@@ -78,13 +82,14 @@ for r in $(seq "$rounds"); do
   rm -f "$work/qemu.img"
   tf+=("$(seconds java "${jflags[@]}" -cp "$cp" dev.vdisk.cli.Vdisk copy --no-progress "$uri" "$work/vdisk.img")")
   rm -f "$work/vdisk.img"
-  echo "round $r copy of $size: vdisk copy --no-flush ${tv[-1]} s, nbdcopy ${tn[-1]} s," \
-    "qemu-img convert ${tq[-1]} s, vdisk copy (flushed) ${tf[-1]} s"
+  echo "round $r copy of $size: vdisk copy --no-flush ${tv[-1]} s (${ti[-1]} s inside the JVM)," \
+    "nbdcopy ${tn[-1]} s, qemu-img convert ${tq[-1]} s, vdisk copy (flushed) ${tf[-1]} s"
 done
 mv=$(median "${tv[@]}"); mn=$(median "${tn[@]}"); mq=$(median "${tq[@]}"); mf=$(median "${tf[@]}")
-echo "MEDIAN copy of $size: vdisk copy --no-flush $mv s, nbdcopy $mn s, qemu-img convert $mq s," \
-  "vdisk copy (flushed) $mf s; vdisk speed / nbdcopy = $(ratio "$mn" "$mv")x," \
-  "vdisk / qemu-img = $(ratio "$mq" "$mv")x"
+mi=$(median "${ti[@]}")
+echo "MEDIAN copy of $size: vdisk copy --no-flush $mv s ($mi s inside the JVM), nbdcopy $mn s," \
+  "qemu-img convert $mq s, vdisk copy (flushed) $mf s; vdisk speed / nbdcopy = $(ratio "$mn" "$mv")x" \
+  "($(ratio "$mn" "$mi")x inside the JVM), vdisk / qemu-img = $(ratio "$mq" "$mv")x"
 
 declare -A runs
 for r in $(seq "$rounds"); do
