@@ -12,7 +12,8 @@ import java.util.List;
  * @param active a driver session is active
  * @param capacitySectors current capacity in 512-byte sectors
  * @param writeback current cache mode (config field {@code writeback})
- * @param configChanges capacity changes signalled (aerovblk's CapacityChangeEvents)
+ * @param configChanges capacity changes since build (aerovblk's CapacityChangeEvents counts the
+ *     ones that happened while its session ran)
  * @param sessions driver sessions started (activate calls)
  * @param ignoredNotifications kicks for a queue that does not exist or is not running
  * @param lateCompletions backend completions dropped because their session was reset

@@ -392,7 +392,11 @@ public final class VirtioBlkDevice implements VirtioDevice {
     return negotiated;
   }
 
-  /** Times the capacity changed at run time (config-change interrupts sent while active). */
+  /**
+   * Times the backend's capacity changed since the device was built, with or without a driver (a
+   * config-change notification goes out only while a driver session is active, so the transport's
+   * and aerovblk's counts equal this one when every resize happened while the driver ran).
+   */
   public long configChangeCount() {
     return configChanges.get();
   }
