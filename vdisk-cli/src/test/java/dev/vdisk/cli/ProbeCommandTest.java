@@ -206,6 +206,26 @@ class ProbeCommandTest {
   }
 
   @Test
+  void truncatedDumpIsReadAndItsDisksAreRejectedWithReasons() throws IOException {
+    // Cut at 3 MiB: the floppy (to 0x367FFF) and the CD memdrive (from 0x380000) lie past the end.
+    byte[] all = Files.readAllBytes(dump);
+    Path cut = Files.write(dir.resolve("cut.dump"), java.util.Arrays.copyOf(all, 3 << 20));
+    Run r = run(cut.toString(), "--json");
+    assertThat(r.status()).as(r.err()).isZero();
+    JsonNode root = new ObjectMapper().readTree(r.out());
+    assertThat(root.get("disks")).isEmpty();
+    assertThat(root.get("hooks")).hasSize(2);
+    assertThat(root.get("rejected").findValuesAsText("reason"))
+        .anySatisfy(x -> assertThat(x).contains("[0x200000, 0x368000) is not wholly in the image"))
+        .anySatisfy(x -> assertThat(x).contains("[0x380000, 0x3FD000) is not wholly in the image"));
+    // Cut inside the BDA: still read (exit 0), reported as not a PC memory image.
+    Path stub = Files.write(dir.resolve("stub.dump"), java.util.Arrays.copyOf(all, 0x400));
+    Run s = run(stub.toString());
+    assertThat(s.status()).as(s.err()).isZero();
+    assertThat(s.out()).contains("not a PC memory image");
+  }
+
+  @Test
   void baseAddressShiftsTheDump() {
     Run r = run(dump.toString(), "--base", "0x100000");
     assertThat(r.status()).isZero();
