@@ -7,8 +7,10 @@
 #                                     [--markdown PATH] [--json PATH]
 #
 # Needs (Debian): qemu-system-x86, qemu-system-common (qemu-storage-daemon), linux-image-amd64,
-# busybox-static, fio. Takes about (rounds x 2) x (25 s boot + 4 x seconds + warmup): ~6 min by
-# default on TCG. Builds only this module (its dependencies come from ~/.m2, as for every module).
+# busybox-static, fio. Takes about (rounds x 2) x (20 s boot + 4 x seconds + warmup): ~7 min by
+# default on an idle 2-core machine (TCG), 3-4 times that on a loaded one (5 rounds took 23 min at
+# load 20). Builds only this module (its dependencies come from ~/.m2, as for every module).
+# Relative --markdown/--json paths are relative to vdisk-vhost-user/.
 set -euo pipefail
 module="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 root="$(cd "$module/.." && pwd)"
