@@ -122,6 +122,32 @@ class Grub4DosRejectionTest {
   }
 
   @Test
+  void memdiskOverlappingAGrub4dosMemdriveAreBothRefused() {
+    // MEMDISK (chained in front of GRUB4DOS) claims a floppy at 2 MiB; GRUB4DOS a hard disk that
+    // starts inside it. Neither loader's data can be trusted there.
+    try (GuestMemory m = Images.pc(32 << 20)) {
+      new SyntheticGrub4Dos()
+          .slot(0x80, 0xFF, 0x3F, 0x20, 0x8008, 0xFE, 0x7F, (0x200000 + 0x10000) / 512, 4096)
+          .writeTo(m);
+      SyntheticMemdisk md = new SyntheticMemdisk();
+      md.segment = 0x9C00;
+      md.oldDosMem = 627;
+      md.prev = SyntheticMemdisk.vector(0x9CC0, 0x0100);
+      md.writeTo(m);
+
+      ProbeResult r = MemdiskProbe.probe(m);
+
+      assertThat(r.hooks()).extracting(HookInfo::kind).containsExactly("MEMDISK", "GRUB4DOS");
+      assertThat(r.disks()).isEmpty();
+      assertThat(r.rejected())
+          .extracting(Rejection::reason)
+          .containsExactlyInAnyOrder(
+              "overlaps GRUB4DOS slot 0 (drive 0x80) memdrive at 0x210000",
+              "overlaps MEMDISK disk at 0x200000 (MEMDISK hook 9C00:000A)");
+    }
+  }
+
+  @Test
   void hookWhoseVectorOffsetIsNot0x100() {
     try (GuestMemory m = Images.pc(32 << 20)) {
       withSlot(OK_START, 2048).writeTo(m);
