@@ -113,6 +113,7 @@ public final class CopyCommand implements Callable<Integer> {
     }
     OpenOptions options = OpenOptions.DEFAULTS.withTimeout(Duration.ofSeconds(timeoutSeconds));
     long started = System.nanoTime();
+    warmUpNativeStores();
     try (BlockDevice src = BlockDevices.open(source, options.withReadOnly(true))) {
       boolean fresh = isNewPath(destination);
       OpenOptions dstOptions = fresh ? options.withCreateSize(src.size()) : options;
@@ -150,6 +151,18 @@ public final class CopyCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /**
+   * Chronicle's native-store classes take a second or more to initialise on a loaded machine; do it
+   * on a side thread while the main thread connects to the disks, instead of after.
+   */
+  private static void warmUpNativeStores() {
+    Thread t =
+        new Thread(
+            () -> BytesStore.nativeStoreWithFixedCapacity(64).releaseLast(), "vdisk-copy-warm-up");
+    t.setDaemon(true);
+    t.start();
   }
 
   /**

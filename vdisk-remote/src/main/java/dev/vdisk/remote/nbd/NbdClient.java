@@ -565,10 +565,16 @@ public final class NbdClient implements AsyncBlockDevice {
       try {
         wake.awaitNanos(TICK_NANOS);
         long now = System.nanoTime();
-        expire(now, later);
         NbdConnection c = connection;
-        if (c != null && outstanding > 0 && now - c.lastActivity() > timeoutNanos) {
+        List<Runnable> expired = new ArrayList<>(0);
+        boolean silentExpiry = expire(now, c, expired);
+        boolean stalled =
+            c != null && outstanding > 0 && (silentExpiry || now - c.lastActivity() > timeoutNanos);
+        if (stalled) {
           NbdConnection dead = c;
+          // Fail the connection before the callers hear of their timeouts: a caller that reacts
+          // to a TIMEOUT with a new request must not put it on the stalled connection, where the
+          // stall would then fail it too.
           later.add(
               () ->
                   connectionFailed(
@@ -577,6 +583,10 @@ public final class NbdClient implements AsyncBlockDevice {
                           "no reply bytes for " + timeout + " with requests outstanding"),
                       true,
                       null));
+        }
+        later.addAll(expired);
+        if (stalled) {
+          // Nothing more on this connection; the next tick reconnects for what is waiting.
         } else if (c == null && hasWaiting() && now - nextReconnect >= 0) {
           reconnect = true;
         } else if (c != null) {
@@ -605,13 +615,23 @@ public final class NbdClient implements AsyncBlockDevice {
     }
   }
 
-  /** Caller holds the lock: completes every request past its deadline. */
-  private void expire(long now, List<Runnable> later) {
+  /**
+   * Caller holds the lock: completes every request past its deadline. Returns true when a request
+   * on the wire expired without a reply byte arriving on {@code c} since it was sent (within a
+   * tick): the connection is stalled, not merely slow on one request.
+   */
+  private boolean expire(long now, NbdConnection c, List<Runnable> later) {
+    boolean silent = false;
     for (NbdSlot s : slots) {
       if ((s.state != NbdSlot.WAITING && s.state != NbdSlot.SENT)
           || s.receiving
           || now - s.deadline < 0) {
         continue;
+      }
+      if (s.state == NbdSlot.SENT
+          && c != null
+          && c.lastActivity() - (s.deadline - timeoutNanos) < TICK_NANOS) {
+        silent = true;
       }
       Completion completion = s.completion;
       long token = s.token;
@@ -637,6 +657,7 @@ public final class NbdClient implements AsyncBlockDevice {
       }
       later.add(() -> completion.complete(token, e));
     }
+    return silent;
   }
 
   private boolean hasWaiting() {
