@@ -7,6 +7,8 @@
 #   vdisk-bench/run-report.sh --preset full       every workload x depth x layout x queues (~30 min)
 #   vdisk-bench/run-report.sh --smoke             the short steps at 1 x 0.2 s (checks the pipeline)
 #   vdisk-bench/run-report.sh --render FILE.json  report on an existing JMH JSON file
+#   vdisk-bench/run-report.sh --publish           also copy the report to vdisk-bench/REPORT.md
+#                                                 and its charts to vdisk-bench/report/ (to commit)
 #   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java vdisk-bench/run-report.sh   on another JDK
 #
 # The vdisk modules it benchmarks come from ~/.m2 (mvn -pl <module> install), like every build here.
@@ -18,6 +20,20 @@ if [[ ! -f "$jar" ]] || [[ -n "$(find "$here/src" "$here/pom.xml" -newer "$jar" 
   echo "run-report: building $jar" >&2
   (cd "$root" && mvn -B -q -DskipTests -Dspotless.check.skip=true -pl vdisk-bench package >&2)
 fi
-exec "${JAVA:-java}" -Dchronicle.analytics.disable=true -Djava.awt.headless=true \
-  -cp "$jar" dev.vdisk.bench.report.RunReport --out "$here/target/report" \
-  --e2e "$here/results/vhost-user-e2e.json" "$@"
+publish=0
+args=()
+for a in "$@"; do
+  if [[ "$a" == "--publish" ]]; then publish=1; else args+=("$a"); fi
+done
+out="$here/target/report"
+"${JAVA:-java}" -Dchronicle.analytics.disable=true -Djava.awt.headless=true \
+  -cp "$jar" dev.vdisk.bench.report.RunReport --out "$out" \
+  --e2e "$here/results/vhost-user-e2e.json" \
+  --note "command: vdisk-bench/run-report.sh ${*}" ${args[@]+"${args[@]}"}
+if [[ "$publish" == 1 ]]; then
+  # The committed copy: REPORT.md next to the README, its charts under report/.
+  mkdir -p "$here/report"
+  cp "$out"/*.png "$here/report/"
+  sed -E 's#\]\(([A-Za-z0-9._-]+\.png)\)#](report/\1)#g' "$out/report.md" > "$here/REPORT.md"
+  echo "run-report: published $here/REPORT.md and $here/report/*.png" >&2
+fi

@@ -43,6 +43,7 @@ public final class RunReport {
     Path out = Paths.get("target", "report");
     Path render = null;
     Path e2e = null;
+    List<String> notes = new ArrayList<>();
     boolean smoke = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -50,6 +51,7 @@ public final class RunReport {
         case "--out" -> out = Paths.get(value(args, ++i, "--out"));
         case "--render" -> render = Paths.get(value(args, ++i, "--render"));
         case "--e2e" -> e2e = Paths.get(value(args, ++i, "--e2e"));
+        case "--note" -> notes.add(value(args, ++i, "--note"));
         case "--smoke" -> smoke = true;
         case "-h", "--help" -> {
           System.out.println(usage());
@@ -78,6 +80,7 @@ public final class RunReport {
       json = render;
       header.add("rendered from " + render);
     }
+    header.addAll(notes);
     List<BenchResult> results = BenchResult.read(json);
     Report report = new Report(results);
     if (!results.isEmpty()) {
@@ -161,6 +164,7 @@ public final class RunReport {
                RunReport --smoke [--out DIR]                  the short preset's steps at 1 x 0.2 s
                                                               (checks the pipeline; numbers are noise)
                RunReport --render results.json [--out DIR]    report on an existing JMH JSON file
+               --note TEXT  one more header line (the script puts its command line there)
                --e2e FILE   vhost-user end-to-end JSON to include as its own section (default:
                             vdisk-bench/results/vhost-user-e2e.json when it exists)""";
   }
