@@ -10,6 +10,7 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,6 +52,40 @@ class MemoryDumpTest {
       assertThat(dev.isReadOnly()).isTrue(); // the mapping is read-only
       dev.read(512 * 100, io.store(), 0, 512);
       assertThat(io.get(7, 1)[0]).isEqualTo(SyntheticMemdisk.pattern(512 * 100 + 7));
+    }
+  }
+
+  @Test
+  void realCaptureTruncatedAt640KibFindsMemdiskButRefusesItsDisk() throws IOException {
+    // Real data cut short: the first 640 KiB of a MEMDISK 6.04 floppy boot under QEMU. The hook,
+    // mBFT and MDI are all there; the RAM disk at 0x1E78000 is not.
+    byte[] capture;
+    try (var in =
+        new GZIPInputStream(
+            getClass().getResourceAsStream("/real/memdisk-6.04-floppy-base640k.bin.gz"))) {
+      capture = in.readAllBytes();
+    }
+    Path file = Files.write(dir.resolve("base640k.dump"), capture);
+    try (GuestMemory m = MemoryDump.open(file, 0)) {
+      ProbeResult r = MemdiskProbe.probe(m);
+      assertThat(r.hooks())
+          .singleElement()
+          .satisfies(h -> assertThat(h.vector()).isEqualTo("9F40:000A"));
+      assertThat(r.memdisks())
+          .singleElement()
+          .satisfies(
+              md -> {
+                assertThat(md.version()).isEqualTo("6.04");
+                assertThat(md.diskBuffer()).isEqualTo(0x1E78000);
+                assertThat(md.diskSectors()).isEqualTo(2880);
+              });
+      assertThat(r.disks()).isEmpty();
+      assertThat(r.rejected())
+          .singleElement()
+          .satisfies(
+              x ->
+                  assertThat(x.reason())
+                      .startsWith("extent [0x1E78000, 0x1FE0000) is not wholly in the image"));
     }
   }
 
