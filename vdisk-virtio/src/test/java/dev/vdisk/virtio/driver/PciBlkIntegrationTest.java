@@ -410,6 +410,29 @@ class PciBlkIntegrationTest {
       assertThat(s.pci.barRead(4, 0x1C, 2)).isZero();
       assertThat(s.blk.stats().queue(1).running()).isFalse();
       assertThat(d.write(0, 0, new byte[512])).as("queue 0 unaffected").isZero();
+      // Set queue 1 up again as Linux's virtio_pci_modern_enable_vq_after_reset does: same rings
+      // (fresh indices), same vector, enable. The device restarts it at index 0.
+      SplitRingDriver ring1 = d.ring(1);
+      int vector = s.pci.stats().queueVectors().get(1);
+      ring1.reset();
+      s.pci.barWrite(4, 0x16, 2, 1);
+      assertThat(s.pci.barRead(4, 0x18, 2)).isEqualTo(ring1.size());
+      s.pci.barWrite(4, 0x1A, 2, vector);
+      long[] addrs = {ring1.descAddr(), ring1.availAddr(), ring1.usedAddr()};
+      for (int i = 0; i < 3; i++) {
+        s.pci.barWrite(4, 0x20 + 8 * i, 4, addrs[i] & 0xFFFF_FFFFL);
+        s.pci.barWrite(4, 0x24 + 8 * i, 4, addrs[i] >>> 32);
+      }
+      s.pci.barWrite(4, 0x1C, 2, 1);
+      assertThat(s.pci.barRead(4, 0x1C, 2)).isEqualTo(1);
+      assertThat(s.blk.stats().queue(1).running()).isTrue();
+      byte[] data = new byte[4096];
+      Arrays.fill(data, (byte) 0x3C);
+      assertThat(d.write(1, 16, data)).as("queue 1 after its reset").isZero();
+      byte[] back = new byte[4096];
+      assertThat(d.read(1, 16, back)).isZero();
+      assertThat(back).isEqualTo(data);
+      assertThat(s.blk.stats().queue(1).usedIdx()).isEqualTo(2);
       assertThat(s.pci.stats().guestErrors()).isZero();
     }
   }
