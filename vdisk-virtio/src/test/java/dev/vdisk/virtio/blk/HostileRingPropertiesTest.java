@@ -39,7 +39,7 @@ import net.openhft.chronicle.bytes.BytesStore;
  * <p>Host layout: guard | region A (guest 0x10000) | guard | region B (guest 0x30000) | guard, all
  * in one native allocation, so a stray access just past a region lands in a guard.
  */
-class HostileRingProperties {
+class HostileRingPropertiesTest {
   private static final int ZONE = 0x10000;
   private static final long A = 0x10000;
   private static final long B = 0x30000;
