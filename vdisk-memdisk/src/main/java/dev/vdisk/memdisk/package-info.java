@@ -40,10 +40,15 @@
  *       is a real drive even when {@code to_drive} is 0xFF, and the restriction bits give read-only
  *       or fake-write. The table is found from the hook's linear address minus 0x100; a hook whose
  *       vector offset is not 0x100 is refused (WinVBlock uses {@code segment * 16}).
+ *   <li>The mBFT scan covers conventional memory 0x500-0x9FFF0 (WinVBlock: 0-0xFFFF0): MEMDISK's
+ *       block is always below 0xA0000, and the VGA/ROM part was 37% of the scan (see {@code
+ *       MbftScanner}).
  *   <li>Checked against real data: Debian's MEMDISK 6.04 under QEMU TCG (MemdiskQemuIT: floppy,
  *       {@code harddisk ro}, {@code iso}, El Torito floppy emulation). GRUB4DOS is not packaged by
  *       Debian, so its layout is tested on structures synthesized from the spec and WinVBlock's
  *       {@code grub4dos.h}.
  * </ul>
+ *
+ * <p>The module README maps every bullet of the issue and every bad-input class to its tests.
  */
 package dev.vdisk.memdisk;

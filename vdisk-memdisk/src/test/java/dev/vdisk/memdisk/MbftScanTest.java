@@ -136,4 +136,21 @@ class MbftScanTest {
       assertThat(r.rejected()).allSatisfy(x -> assertThat(x.reason()).contains("mBFT length 0"));
     }
   }
+
+  @Test
+  void aSignatureInEverySlotStopsTheScanAfter64Finds() {
+    try (GuestMemory m = Images.pc(1 << 20)) {
+      for (long a = 0x500; a < 0xA0000; a += 16) {
+        SyntheticMemdisk.put(m, a, "mBFT");
+      }
+      ProbeResult r = MemdiskProbe.probe(m);
+      assertThat(r.rejected()).hasSize(MbftScanner.MAX_FINDS + 1);
+      assertThat(r.rejected().get(MbftScanner.MAX_FINDS))
+          .satisfies(
+              x -> {
+                assertThat(x.address()).isEqualTo(0x500 + 16L * MbftScanner.MAX_FINDS);
+                assertThat(x.reason()).contains("more than 64 'mBFT' signatures");
+              });
+    }
+  }
 }
