@@ -20,6 +20,12 @@ import org.openjdk.jmh.annotations.TearDown;
  *       make for reads and writes ({@link Workload}'s random offsets and buffer pool, 32 per
  *       batch); the report's "fraction of memcpy" and "ns above the copy" divide by these.
  * </ul>
+ *
+ * <p>{@link #slots} is how many of the {@link Workload#SLOTS} offsets the copies cycle through,
+ * because the device rings do not all use them all: a direct ring holds {@link
+ * RingFixture#DIRECT_CHAINS} chains (64 offsets, a 4 MiB working set at 64 KiB), an indirect one
+ * 256. Comparing a direct ring with a 256-offset baseline once put a 64 KiB read at 133% of memcpy:
+ * the baseline was copying from twice the memory.
  */
 @State(Scope.Thread)
 public class MemcpyBench extends BenchBase {
@@ -28,6 +34,10 @@ public class MemcpyBench extends BenchBase {
 
   @Param({"512", "4096", "65536"})
   public int size;
+
+  /** Offsets cycled through: 64 to match direct rings, 256 to match indirect ones. */
+  @Param({"64", "256"})
+  public int slots;
 
   private BytesStore<?, Void> disk;
   private BytesStore<?, Void> buffers;
@@ -39,6 +49,10 @@ public class MemcpyBench extends BenchBase {
 
   @Setup
   public void setUp() {
+    if (slots < 1 || slots > Workload.SLOTS || Integer.bitCount(slots) != 1) {
+      throw new IllegalArgumentException(
+          "slots " + slots + " (expected a power of two <= " + Workload.SLOTS + ")");
+    }
     disk = BytesStore.nativeStoreWithFixedCapacity(Workload.DISK_BYTES);
     buffers = BytesStore.nativeStoreWithFixedCapacity((long) Workload.BUFFERS * size);
     // Touch every page so no page fault lands in a measurement.
@@ -79,8 +93,9 @@ public class MemcpyBench extends BenchBase {
     final long[] disks = diskAddresses;
     final long[] bufs = bufferAddresses;
     int c = cursor;
+    final int mask = slots - 1;
     for (int i = 0; i < BATCH; i++) {
-      int slot = (c + i) & (Workload.SLOTS - 1);
+      int slot = (c + i) & mask;
       MEMORY.copyMemory(disks[slot], bufs[slot & (Workload.BUFFERS - 1)], n);
     }
     cursor = c + BATCH;
@@ -94,8 +109,9 @@ public class MemcpyBench extends BenchBase {
     final long[] disks = diskAddresses;
     final long[] bufs = bufferAddresses;
     int c = cursor;
+    final int mask = slots - 1;
     for (int i = 0; i < BATCH; i++) {
-      int slot = (c + i) & (Workload.SLOTS - 1);
+      int slot = (c + i) & mask;
       MEMORY.copyMemory(bufs[slot & (Workload.BUFFERS - 1)], disks[slot], n);
     }
     cursor = c + BATCH;

@@ -39,7 +39,7 @@ public final class RingFixture {
   static final int INDIRECT_ENTRIES = 4;
 
   /** Direct chains that fit a 256-entry table: 3 descriptors each, rounded to a power of two. */
-  static final int DIRECT_CHAINS = 64;
+  public static final int DIRECT_CHAINS = 64;
 
   // virtio-blk request types (virtio 1.2 section 5.2.6).
   static final int T_IN = 0;

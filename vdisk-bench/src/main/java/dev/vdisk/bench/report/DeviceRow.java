@@ -1,6 +1,7 @@
 package dev.vdisk.bench.report;
 
 import dev.vdisk.bench.BlkWorkload;
+import dev.vdisk.bench.RingFixture;
 import dev.vdisk.bench.Workload;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -35,17 +36,20 @@ public record DeviceRow(
 
   static DeviceRow of(BenchResult r, Baseline baseline) {
     BlkWorkload w = BlkWorkload.valueOf(r.param(WORKLOAD));
+    // The offsets a ring cycles through: one per chain it holds (see RingFixture).
+    int slots =
+        "INDIRECT".equals(r.param(LAYOUT)) ? RingFixture.QUEUE_SIZE : RingFixture.DIRECT_CHAINS;
     double copy =
         switch (w.kind) {
-          case READ -> baseline.readNs(w.size);
-          case WRITE -> baseline.writeNs(w.size);
+          case READ -> baseline.readNs(w.size, slots);
+          case WRITE -> baseline.writeNs(w.size, slots);
           case MIXED -> {
             double reads = 0;
             for (int i = 0; i < Workload.SLOTS; i++) {
               reads += Workload.mixedIsRead(i) ? 1 : 0;
             }
             double f = reads / Workload.SLOTS;
-            yield f * baseline.readNs(w.size) + (1 - f) * baseline.writeNs(w.size);
+            yield f * baseline.readNs(w.size, slots) + (1 - f) * baseline.writeNs(w.size, slots);
           }
           case FLUSH, DISCARD -> Double.NaN;
         };

@@ -66,7 +66,16 @@ public record Preset(
             step(
                 MEMCPY + "(diskToBuffers|buffersToDisk)$",
                 "size",
-                new String[] {"512", "4096", "65536"}),
+                new String[] {"512", "4096", "65536"},
+                "slots",
+                new String[] {"64"}),
+            // The indirect 4 KiB read rows below cycle through 256 offsets.
+            step(
+                MEMCPY + "(diskToBuffers|buffersToDisk)$",
+                "size",
+                new String[] {"4096"},
+                "slots",
+                new String[] {"256"}),
             step(GUEST_MEMORY, "regions", new String[] {"1"}),
             step(
                 DEVICE + "qd32$",

@@ -273,42 +273,52 @@ public final class Report {
   }
 
   private void appendMemcpy(StringBuilder out) {
-    Set<Integer> sizes = new TreeSet<>();
+    // (size, offsets cycled) pairs, sorted; offsets -1 for results without the parameter
+    Set<List<Integer>> keys =
+        new TreeSet<>(
+            Comparator.comparing((List<Integer> k) -> k.get(0)).thenComparing(k -> k.get(1)));
     Map<Integer, BenchResult> hot = new LinkedHashMap<>();
     for (BenchResult r : results) {
       if (r.benchmarkClass().equals(Baseline.CLASS)) {
         int size = r.intParam("size", -1);
-        sizes.add(size);
         if (r.method().equals("hot")) {
-          hot.put(size, r);
+          hot.putIfAbsent(size, r);
+        } else {
+          keys.add(List.of(size, r.intParam("slots", Baseline.ANY_SLOTS)));
         }
       }
     }
-    if (sizes.isEmpty()) {
+    if (keys.isEmpty() && hot.isEmpty()) {
       return;
     }
     out.append("## memcpy baseline (Chronicle `UnsafeMemory.copyMemory`, same run)\n\n");
     out.append(
         "disk→buffers / buffers→disk: the hot loop's exact copies (random size-aligned offsets in"
-            + " an 8 MiB store, 32 guest buffers); hot: one source and one target, cache-resident."
-            + " CPU time per copy when measured, like the hot loop.\n\n");
+            + " an 8 MiB store, 32 guest buffers), cycling through as many offsets as the ring"
+            + " holds chains: 64 for direct rings, 256 for indirect ones, each device row is"
+            + " compared with its own; hot: one source and one target, cache-resident. CPU time"
+            + " per copy when measured, like the hot loop.\n\n");
     MarkdownTable t =
         new MarkdownTable(
             ">size",
+            ">offsets",
             ">disk→buffers ns",
             ">bandwidth",
             ">buffers→disk ns",
             ">bandwidth",
             ">hot ns",
             ">hot bandwidth");
-    for (int size : sizes) {
+    for (List<Integer> k : keys) {
+      int size = k.get(0);
+      int slots = k.get(1);
       double hotNs = hot.containsKey(size) ? hot.get(size).effectiveScore() : Double.NaN;
       t.row(
           size,
-          Format.ns(baseline.readNs(size)),
-          Format.bandwidth(size * 1e9 / baseline.readNs(size)),
-          Format.ns(baseline.writeNs(size)),
-          Format.bandwidth(size * 1e9 / baseline.writeNs(size)),
+          slots == Baseline.ANY_SLOTS ? Format.NONE : slots,
+          Format.ns(baseline.readNs(size, slots)),
+          Format.bandwidth(size * 1e9 / baseline.readNs(size, slots)),
+          Format.ns(baseline.writeNs(size, slots)),
+          Format.bandwidth(size * 1e9 / baseline.writeNs(size, slots)),
           Format.ns(hotNs),
           Format.bandwidth(size * 1e9 / hotNs));
     }

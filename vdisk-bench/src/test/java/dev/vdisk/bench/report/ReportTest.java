@@ -233,4 +233,57 @@ class ReportTest {
         new Report(results()).markdown(List.of(), List.of("chart.png"), E2eSection.render(file));
     assertThat(report.indexOf("## End to end")).isLessThan(report.indexOf("## Charts"));
   }
+
+  @Test
+  void directRowsUseTheSixtyFourOffsetBaselineAndIndirectRowsTheFullOne() throws IOException {
+    String json =
+        "["
+            + String.join(
+                ",",
+                row(
+                    "MemcpyBench.diskToBuffers",
+                    1,
+                    "\"size\": \"65536\", \"slots\": \"64\"",
+                    2000,
+                    0),
+                row(
+                    "MemcpyBench.diskToBuffers",
+                    1,
+                    "\"size\": \"65536\", \"slots\": \"256\"",
+                    4000,
+                    0),
+                row(
+                    "VirtioBlkBench.qd32",
+                    1,
+                    "\"workload\": \"READ_64K\", \"layout\": \"DIRECT\"",
+                    2500,
+                    0),
+                row(
+                    "VirtioBlkBench.qd32",
+                    1,
+                    "\"workload\": \"READ_64K\", \"layout\": \"INDIRECT\"",
+                    4400,
+                    0))
+            + "]";
+    Path file = dir.resolve("slots.json");
+    Files.writeString(file, json);
+    Report report = new Report(BenchResult.read(file));
+
+    DeviceRow direct =
+        report.deviceRows().stream()
+            .filter(d -> d.layout().equals("DIRECT"))
+            .findFirst()
+            .orElseThrow();
+    DeviceRow indirect =
+        report.deviceRows().stream()
+            .filter(d -> d.layout().equals("INDIRECT"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(direct.copyNs()).isEqualTo(2000);
+    assertThat(direct.fractionOfMemcpy()).isCloseTo(0.8, within(1e-9));
+    assertThat(indirect.copyNs()).isEqualTo(4000);
+    assertThat(report.markdown(List.of(), List.of()))
+        .contains("| 65536 | 64 | 2000 |")
+        .contains("| 65536 | 256 | 4000 |");
+  }
 }
