@@ -72,18 +72,18 @@ final class RequestRingWriter {
   /** One request; returns its head, or -1 when descriptors or buffer space ran out. */
   private int request(FuzzedDataProvider data, int r, int diskSectors) {
     int type = TYPES[data.consumeInt(0, TYPES.length - 1)];
-    if (data.consumeInt(0, 15) == 0) {
+    if (data.consumeInt(0, 15) == 15) {
       type = data.consumeInt();
     }
-    long sector = data.consumeBoolean() ? data.consumeInt(0, diskSectors) : data.consumeLong();
+    long sector = data.consumeBoolean() ? data.consumeLong() : data.consumeInt(0, diskSectors);
     boolean rangeList = type == 11 || type == 13 || type == 14;
     boolean writableData = type == 0 || type == 8 || type == 10;
-    if (data.consumeInt(0, 15) == 0) {
+    if (data.consumeInt(0, 15) == 15) {
       writableData = !writableData;
     }
     int segments = data.consumeInt(type == 4 ? 0 : 1, 3);
-    boolean shareStatus = writableData && segments > 0 && data.consumeInt(0, 3) == 0;
-    boolean indirect = data.consumeInt(0, 3) == 0;
+    boolean shareStatus = writableData && segments > 0 && data.consumeInt(0, 3) == 3;
+    boolean indirect = data.consumeInt(0, 3) == 3;
     int descs = 1 + segments + (shareStatus ? 0 : 1);
 
     long header = alloc(16);
@@ -103,9 +103,9 @@ final class RequestRingWriter {
       if (rangeList) {
         n = 16 * data.consumeInt(1, 2);
       } else if (type == 8 || type == 10) {
-        n = data.consumeBoolean() ? 20 : data.consumeInt(1, 64);
+        n = data.consumeBoolean() ? data.consumeInt(1, 64) : 20;
       } else {
-        n = data.consumeBoolean() ? 512 * data.consumeInt(1, 4) : data.consumeInt(1, 2048);
+        n = data.consumeBoolean() ? data.consumeInt(1, 2048) : 512 * data.consumeInt(1, 4);
       }
       boolean last = s == segments - 1;
       long a = alloc(n + (shareStatus && last ? 1 : 0));
