@@ -52,14 +52,15 @@ public record Preset(
   };
 
   /**
-   * Under 5 minutes on 2 cores: 1 fork, 3 x 1 s warmup, 3 x 1 s measurement, every workload at the
-   * headline configuration (queue depth 32, direct chains, one queue) and a few variations of the 4
-   * KiB read.
+   * Under 5 minutes on 2 idle cores (37 benchmarks of 5 s plus a JVM start each; 6.5 minutes at a
+   * load average of 15 to 20): 1 fork, 2 x 1 s warmup (the loops reach C2 within the first second),
+   * 3 x 1 s measurement, every workload at the headline configuration (queue depth 32, direct
+   * chains, one queue) and a few variations of the 4 KiB read.
    */
   public static Preset shortPreset() {
     return new Preset(
         "short",
-        3,
+        2,
         3,
         1000,
         List.of(
