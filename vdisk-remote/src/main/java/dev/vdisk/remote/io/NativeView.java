@@ -13,9 +13,10 @@ import net.openhft.chronicle.bytes.BytesStore;
  * BytesStore} with no copy and no per-request allocation.
  *
  * <p>Retargeting writes the buffer's private {@code address} and {@code capacity} fields; that
- * needs {@code --add-opens java.base/java.nio=ALL-UNNAMED} (in vdisk's launcher and test flags).
- * Without it each call falls back to a fresh JNI-made buffer over the same memory (one small
- * allocation per call, still no copy). One view belongs to one thread at a time.
+ * needs {@code --add-opens java.base/java.nio=ALL-UNNAMED} (in vdisk's launcher and test flags) and
+ * a JDK where those fields are not final (17..24). Otherwise each call falls back to a fresh
+ * JNI-made buffer over the same memory (one small allocation per call, still no copy). One view
+ * belongs to one thread at a time.
  */
 public final class NativeView {
   private static final VarHandle ADDRESS;
@@ -28,9 +29,11 @@ public final class NativeView {
       MethodHandles.Lookup l = MethodHandles.privateLookupIn(Buffer.class, MethodHandles.lookup());
       a = l.findVarHandle(Buffer.class, "address", long.class);
       c = l.findVarHandle(Buffer.class, "capacity", int.class);
-      // Prove it works on this JVM before trusting it.
+      // Prove both work on this JVM before trusting them: JDK 25 made Buffer.capacity final, so
+      // its VarHandle is read-only there and set() throws UnsupportedOperationException.
       ByteBuffer probe = ByteBuffer.allocateDirect(16);
       a.set(probe, (long) a.get(probe));
+      c.set(probe, (int) c.get(probe));
     } catch (ReflectiveOperationException | RuntimeException e) {
       a = null;
       c = null;
