@@ -58,7 +58,9 @@ final class E2eSection {
         .append(" s")
         .append(" per job; ratio = vdisk / ")
         .append(peer)
-        .append(" (an IOPS ratio above 1 and a CPU/IO ratio below 1 favour vdisk). The guest runs")
+        .append(" (an IOPS ratio above 1 and a CPU/IO ratio below 1 favour vdisk); ratio of")
+        .append(" medians, and paired: the median of each round's own ratio, where both servers")
+        .append(" ran back to back under the same load. The guest runs")
         .append(" under TCG on the shared machine, so absolute IOPS are bounded by emulation and")
         .append(" the load; compare the two servers within a row.\n\n");
     JsonNode machine = root.path("machine");
@@ -90,7 +92,10 @@ final class E2eSection {
             ">" + peer + " clat µs",
             ">vdisk CPU µs/IO",
             ">" + peer + " CPU µs/IO",
-            ">CPU/IO ratio");
+            ">CPU/IO ratio",
+            ">paired IOPS ratio",
+            ">paired CPU/IO ratio",
+            ">rounds vdisk cheaper");
     for (JsonNode job : jobs) {
       JsonNode v = job.path(VDISK);
       JsonNode p = job.path(peer);
@@ -105,7 +110,12 @@ final class E2eSection {
           number(p, "medianClatUs", "%.0f"),
           number(v, "medianCpuUsPerIo", "%.1f"),
           number(p, "medianCpuUsPerIo", "%.1f"),
-          number(job, "cpuPerIoRatio", "%.2f"));
+          number(job, "cpuPerIoRatio", "%.2f"),
+          number(job, "pairedIopsRatio", "%.2f"),
+          number(job, "pairedCpuPerIoRatio", "%.2f"),
+          job.path("roundsVdiskCheaper").isNumber()
+              ? job.path("roundsVdiskCheaper").asInt() + " of " + root.path("rounds").asText("?")
+              : Format.NONE);
     }
     t.appendTo(out);
     return out.append('\n').toString();

@@ -205,7 +205,8 @@ class ReportTest {
          "machine": {"CPU": "AMD EPYC, 2 cores online", "QEMU": "7.2"},
          "jobs": [
           {"name": "randread-4k-qd1", "label": "4 KiB random read, QD1", "iopsRatio": 0.8708,
-           "cpuPerIoRatio": 0.4639,
+           "cpuPerIoRatio": 0.4639, "pairedIopsRatio": 1.5387, "pairedCpuPerIoRatio": 0.4044,
+           "roundsVdiskCheaper": 5,
            "vdisk": {"medianIops": 1146.0, "medianMBps": 4.70, "medianClatUs": 288.2,
                      "medianCpuUsPerIo": 34.49, "samples": []},
            "qemu-storage-daemon": {"medianIops": 1316.0, "medianMBps": 5.39,
@@ -223,8 +224,8 @@ class ReportTest {
         .contains("- command: `run-e2e.sh --rounds 5`, T0 to T1")
         .contains(
             "| 4 KiB random read, QD1 | 1146 | 1316 | 0.87 | 4.7 | 5.4 | 288 | 318 | 34.5 | 74.4"
-                + " | 0.46 |")
-        .contains("| write-1m-qd8 | 300 | — | — | — | — | — | — | — | — | — |");
+                + " | 0.46 | 1.54 | 0.40 | 5 of 5 |")
+        .contains("| write-1m-qd8 | 300 | — | — | — | — | — | — | — | — | — | — | — | — |");
 
     Files.writeString(file, "{not json");
     assertThat(E2eSection.render(file)).contains("Could not read");
