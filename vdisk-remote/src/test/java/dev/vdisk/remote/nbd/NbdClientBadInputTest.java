@@ -268,4 +268,57 @@ class NbdClientBadInputTest {
           .hasMessageContaining("did not finish within");
     }
   }
+
+  @Test
+  void thirtyTwoReadsAreInFlightOnOneConnectionAndMatchedByHandleOutOfOrder() throws Exception {
+    int depth = 32;
+    try (FakeNbdServer s =
+            server(
+                false,
+                (c, n) -> {
+                  // Answer nothing until all 32 are on the wire, then answer newest first.
+                  FakeNbdServer.Request[] got = new FakeNbdServer.Request[depth];
+                  for (int i = 0; i < depth; i++) {
+                    got[i] = c.request();
+                  }
+                  for (int i = depth - 1; i >= 0; i--) {
+                    byte[] data = new byte[got[i].length()];
+                    java.util.Arrays.fill(data, (byte) (got[i].offset() / 4096));
+                    c.simple(got[i].handle(), 0, data);
+                  }
+                  c.request();
+                });
+        NbdClient client = NbdClient.open(s.target(), TIMEOUT, false)) {
+      java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(depth);
+      java.util.concurrent.atomic.AtomicReference<Throwable> error =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      BytesStore<?, Void> big = Buffers.zeroed(depth * 4096);
+      try {
+        for (int i = 0; i < depth; i++) {
+          client.submit(
+              dev.vdisk.api.AsyncBlockDevice.OP_READ,
+              (i + 1) * 4096L,
+              big,
+              i * 4096L,
+              4096,
+              i,
+              (token, e) -> {
+                if (e != null) {
+                  error.compareAndSet(null, e);
+                }
+                done.countDown();
+              });
+        }
+        assertThat(done.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(error.get()).isNull();
+        for (int i = 0; i < depth; i++) {
+          assertThat(big.readByte(i * 4096L)).as("read %d", i).isEqualTo((byte) (i + 1));
+          assertThat(big.readByte(i * 4096L + 4095)).as("read %d", i).isEqualTo((byte) (i + 1));
+        }
+        assertThat(s.connections.get()).isEqualTo(1);
+      } finally {
+        big.releaseLast();
+      }
+    }
+  }
 }
