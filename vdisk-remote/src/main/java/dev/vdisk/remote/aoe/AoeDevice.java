@@ -9,6 +9,7 @@ import dev.vdisk.api.BlockDeviceException.Reason;
 import dev.vdisk.api.Geometry;
 import dev.vdisk.remote.io.NativeView;
 import dev.vdisk.remote.io.RateLimitedLog;
+import dev.vdisk.remote.io.SyncWaiter;
 import dev.vdisk.remote.natives.NativeBuffers;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -19,7 +20,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import net.openhft.chronicle.bytes.BytesStore;
 import net.openhft.chronicle.core.UnsafeMemory;
@@ -873,34 +873,13 @@ public final class AoeDevice implements AsyncBlockDevice {
 
   // ---------------------------------------------------------------- sync path
 
-  private static final class Waiter implements Completion {
-    private volatile boolean done;
-    private BlockDeviceException error;
-    private Thread thread;
+  /** The calling thread's waiter; carries the response frame of a control command. */
+  private static final class Waiter extends SyncWaiter {
     byte[] response;
 
-    void reset() {
-      done = false;
-      error = null;
-      response = null;
-      thread = Thread.currentThread();
-    }
-
     @Override
-    public void complete(long token, BlockDeviceException e) {
-      error = e;
-      done = true;
-      LockSupport.unpark(thread);
-    }
-
-    void await() throws BlockDeviceException {
-      // Every request has a deadline enforced by the I/O thread, so this wait is bounded.
-      while (!done) {
-        LockSupport.park(this);
-      }
-      if (error != null) {
-        throw error;
-      }
+    protected void clear() {
+      response = null;
     }
   }
 

@@ -9,6 +9,7 @@ import dev.vdisk.api.BlockDeviceException.Reason;
 import dev.vdisk.api.Geometry;
 import dev.vdisk.remote.io.NativeView;
 import dev.vdisk.remote.io.RateLimitedLog;
+import dev.vdisk.remote.io.SyncWaiter;
 import dev.vdisk.remote.io.Watchdog;
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import net.openhft.chronicle.bytes.BytesStore;
 import org.slf4j.Logger;
@@ -719,34 +719,13 @@ public final class NbdClient implements AsyncBlockDevice {
   // ---------------------------------------------------------------- sync path
 
   /** Waits for one request of the calling thread (one per thread, reused). */
-  private static final class Waiter implements Completion {
-    private volatile boolean done;
-    private BlockDeviceException error;
-    private Thread thread;
+  /** The calling thread's waiter; carries the extent a block-status request found. */
+  private static final class Waiter extends SyncWaiter {
     long extent;
 
-    void reset() {
-      done = false;
-      error = null;
-      extent = 0;
-      thread = Thread.currentThread();
-    }
-
     @Override
-    public void complete(long token, BlockDeviceException e) {
-      error = e;
-      done = true;
-      LockSupport.unpark(thread);
-    }
-
-    void await() throws BlockDeviceException {
-      // The supervisor completes every request by its deadline, so this wait is bounded.
-      while (!done) {
-        LockSupport.park(this);
-      }
-      if (error != null) {
-        throw error;
-      }
+    protected void clear() {
+      extent = 0;
     }
   }
 
