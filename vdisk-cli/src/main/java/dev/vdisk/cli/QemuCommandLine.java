@@ -25,7 +25,7 @@ final class QemuCommandLine {
         + quote("-chardev")
         + " "
         + quote("socket,id=vdisk0,path=" + path + ",reconnect=1")
-        + " -device vhost-user-blk-pci,chardev=vdisk0,num-queues="
+        + " -device vhost-user-blk-pci-non-transitional,chardev=vdisk0,num-queues="
         + queues;
   }
 

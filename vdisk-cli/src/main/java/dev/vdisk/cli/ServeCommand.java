@@ -47,7 +47,7 @@ import picocli.CommandLine.ParameterException;
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
-      "Serve a disk to a VMM over vhost-user-blk (QEMU: -device vhost-user-blk-pci).",
+      "Serve a disk to a VMM over vhost-user-blk (QEMU: -device vhost-user-blk-pci-non-transitional).",
       "Without --file, --ram or --disk it serves a 1 GiB RAM disk. Prints the QEMU command line",
       "to attach a guest, one log line per connection, and statistics on exit (SIGINT/SIGTERM).",
       "--nbd/--nbd-socket and --imdisk-proxy/--imdisk-proxy-socket export the same disk to",

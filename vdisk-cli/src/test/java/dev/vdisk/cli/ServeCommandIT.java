@@ -99,7 +99,8 @@ class ServeCommandIT {
       String err = Files.readString(dir.resolve("vdisk.err"));
       assertThat(serve.exitValue()).as(o + err).isZero();
       assertThat(o).contains("serving new image " + image.toAbsolutePath() + ", 64.0 MiB");
-      assertThat(o).contains("-device vhost-user-blk-pci,chardev=vdisk0,num-queues=1");
+      assertThat(o)
+          .contains("-device vhost-user-blk-pci-non-transitional,chardev=vdisk0,num-queues=1");
       assertThat(o).contains("vdisk serve: stopped after");
       assertThat(o).containsPattern("queue 0: \\d+ reads \\(.*\\), \\d+ writes \\(16\\.\\d MiB\\)");
       assertThat(err).contains("connection #").contains("accepted");

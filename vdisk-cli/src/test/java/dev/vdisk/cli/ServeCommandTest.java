@@ -171,7 +171,7 @@ class ServeCommandTest {
             "-chardev socket,id=vdisk0,path="
                 + sock
                 + ",reconnect=1"
-                + " -device vhost-user-blk-pci,chardev=vdisk0,num-queues=2");
+                + " -device vhost-user-blk-pci-non-transitional,chardev=vdisk0,num-queues=2");
     assertThat(o).contains("memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem");
     assertThat(o).contains("vhost-user: 1 connections (0 closed for protocol errors), 1 messages");
     assertThat(o).contains("queue 1: 0 reads");

@@ -19,9 +19,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real Linux guest in {@code qemu-system-x86_64}, booted from the host's kernel and an {@link
  * Initramfs}, with its serial console captured. Guest RAM is a shared memfd (what vhost-user
- * needs); disks are attached as {@code vhost-user-blk-pci} devices on Unix sockets. Every run has a
- * hard timeout after which QEMU is killed; the console text is always available for failure
- * messages.
+ * needs); disks are attached as {@code vhost-user-blk-pci-non-transitional} (1AF4:1042) devices on
+ * Unix sockets. Every run has a hard timeout after which QEMU is killed; the console text is always
+ * available for failure messages.
  *
  * <pre>{@code
  * try (LinuxGuest g = LinuxGuest.builder()
@@ -87,7 +87,9 @@ public final class LinuxGuest implements AutoCloseable {
       return this;
     }
 
-    /** A vhost-user-blk-pci disk (the first is /dev/vda, the next /dev/vdb, ...). */
+    /**
+     * A vhost-user-blk-pci-non-transitional disk (the first is /dev/vda, the next /dev/vdb, ...).
+     */
     public Builder vhostUserBlk(Path socket, int queues) {
       return vhostUserBlk(socket, queues, 0);
     }
@@ -106,7 +108,7 @@ public final class LinuxGuest implements AutoCloseable {
               + socket
               + (reconnectSeconds > 0 ? ",reconnect=" + reconnectSeconds : ""));
       disks.add("-device");
-      disks.add("vhost-user-blk-pci,chardev=" + id + ",num-queues=" + queues);
+      disks.add("vhost-user-blk-pci-non-transitional,chardev=" + id + ",num-queues=" + queues);
       return this;
     }
 
