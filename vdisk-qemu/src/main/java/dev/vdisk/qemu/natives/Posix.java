@@ -107,32 +107,28 @@ public final class Posix {
 
   /** Connects a new AF_UNIX stream socket to {@code path}; returns its fd. */
   public static int connectUnix(String path) throws IOException {
-    byte[] bytes = path.getBytes(StandardCharsets.UTF_8);
-    if (bytes.length == 0 || bytes.length > SUN_PATH_MAX) {
-      throw new IOException(
-          "socket path '"
-              + path
-              + "' is "
-              + bytes.length
-              + " bytes (expected 1.."
-              + SUN_PATH_MAX
-              + ")");
-    }
-    int fd;
-    try {
-      fd = LibC.INSTANCE.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    } catch (LastErrorException e) {
-      throw error("socket(AF_UNIX)", e);
-    }
-    try (Memory addr = new Memory(SOCKADDR_UN_SIZE)) {
-      addr.clear();
-      addr.setShort(0, (short) AF_UNIX);
-      addr.write(2, bytes, 0, bytes.length);
+    byte[] bytes = unixPath(path);
+    int fd = unixSocket();
+    try (Memory addr = sockaddrUn(bytes)) {
       LibC.INSTANCE.connect(fd, addr, 2 + bytes.length + 1);
       return fd;
     } catch (LastErrorException e) {
       closeQuietly(fd);
       throw error("connect(" + path + ")", e);
+    }
+  }
+
+  /** A listening AF_UNIX stream socket bound to {@code path} (which must not exist). */
+  public static int listenUnix(String path) throws IOException {
+    byte[] bytes = unixPath(path);
+    int fd = unixSocket();
+    try (Memory addr = sockaddrUn(bytes)) {
+      LibC.INSTANCE.bind(fd, addr, 2 + bytes.length + 1);
+      LibC.INSTANCE.listen(fd, 4);
+      return fd;
+    } catch (LastErrorException e) {
+      closeQuietly(fd);
+      throw error("bind/listen(" + path + ")", e);
     }
   }
 
@@ -151,26 +147,22 @@ public final class Posix {
     return bytes;
   }
 
-  /** A listening AF_UNIX stream socket bound to {@code path} (which must not exist). */
-  public static int listenUnix(String path) throws IOException {
-    byte[] bytes = unixPath(path);
-    int fd;
+  /** A new close-on-exec AF_UNIX stream socket. */
+  private static int unixSocket() throws IOException {
     try {
-      fd = LibC.INSTANCE.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      return LibC.INSTANCE.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     } catch (LastErrorException e) {
       throw error("socket(AF_UNIX)", e);
     }
-    try (Memory addr = new Memory(SOCKADDR_UN_SIZE)) {
-      addr.clear();
-      addr.setShort(0, (short) AF_UNIX);
-      addr.write(2, bytes, 0, bytes.length);
-      LibC.INSTANCE.bind(fd, addr, 2 + bytes.length + 1);
-      LibC.INSTANCE.listen(fd, 4);
-      return fd;
-    } catch (LastErrorException e) {
-      closeQuietly(fd);
-      throw error("bind/listen(" + path + ")", e);
-    }
+  }
+
+  /** A zeroed {@code sockaddr_un} holding {@code path} (NUL-terminated by the zeroing). */
+  private static Memory sockaddrUn(byte[] path) {
+    Memory addr = new Memory(SOCKADDR_UN_SIZE);
+    addr.clear();
+    addr.setShort(0, (short) AF_UNIX);
+    addr.write(2, path, 0, path.length);
+    return addr;
   }
 
   /** Accepts one connection (close-on-exec) on a listening socket. */
