@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vdisk.backend.FileDisk;
 import dev.vdisk.backend.RamDisk;
+import dev.vdisk.backend.ReadOnlyDevice;
 import dev.vdisk.remote.io.Endpoint;
 import dev.vdisk.remote.nbd.NbdServer;
 import dev.vdisk.remote.nbd.NbdServerOptions;
@@ -129,6 +131,17 @@ class CopyCommandTest {
       assertThat(j.get("block_size").asInt()).isEqualTo(512);
       assertThat(j.get("capabilities").get("async").asBoolean()).isTrue();
       assertThat(j.get("capabilities").get("discard").asBoolean()).isTrue();
+    }
+  }
+
+  @Test
+  void writesToALocalFileAreSerialisedWritesToOtherDisksAreNot() throws Exception {
+    Path img = dir.resolve("w.img");
+    try (FileDisk file = FileDisk.create(img, MIB, 512);
+        RamDisk ram = RamDisk.create(MIB)) {
+      assertThat(CopyCommand.Copier.oneWriterAtATime(file)).isTrue();
+      assertThat(CopyCommand.Copier.oneWriterAtATime(ReadOnlyDevice.of(file))).isTrue();
+      assertThat(CopyCommand.Copier.oneWriterAtATime(ram)).isFalse();
     }
   }
 
