@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Closes a channel when a blocking exchange (a handshake, a connect) overruns its deadline:
@@ -15,9 +16,11 @@ public final class Watchdog implements AutoCloseable {
   private static final ScheduledThreadPoolExecutor TIMER = newTimer();
 
   private final ScheduledFuture<?> future;
+  private final AtomicBoolean fired;
 
-  private Watchdog(ScheduledFuture<?> future) {
+  private Watchdog(ScheduledFuture<?> future, AtomicBoolean fired) {
     this.future = future;
+    this.fired = fired;
   }
 
   private static ScheduledThreadPoolExecutor newTimer() {
@@ -35,9 +38,13 @@ public final class Watchdog implements AutoCloseable {
 
   /** Arms a watchdog that closes {@code target} after {@code timeout} unless closed first. */
   public static Watchdog closeAfter(Closeable target, Duration timeout) {
+    // Set before the close: the blocked thread can wake and ask fired() before the timer task
+    // (and so its future) has finished.
+    AtomicBoolean fired = new AtomicBoolean();
     return new Watchdog(
         TIMER.schedule(
             () -> {
+              fired.set(true);
               try {
                 target.close();
               } catch (IOException ignored) {
@@ -45,12 +52,13 @@ public final class Watchdog implements AutoCloseable {
               }
             },
             timeout.toNanos(),
-            TimeUnit.NANOSECONDS));
+            TimeUnit.NANOSECONDS),
+        fired);
   }
 
   /** True when the deadline passed and the target was closed. */
   public boolean fired() {
-    return future.isDone() && !future.isCancelled();
+    return fired.get();
   }
 
   @Override

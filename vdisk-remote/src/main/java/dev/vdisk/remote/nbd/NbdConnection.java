@@ -6,10 +6,10 @@ import dev.vdisk.api.BlockDeviceException;
 import dev.vdisk.api.BlockDeviceException.Reason;
 import dev.vdisk.remote.io.NativeView;
 import dev.vdisk.remote.io.Streams;
+import dev.vdisk.remote.natives.NativeBuffers;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.locks.ReentrantLock;
@@ -17,9 +17,15 @@ import net.openhft.chronicle.core.UnsafeMemory;
 
 /**
  * One transmission-phase socket of an {@link NbdClient}: senders write requests under a lock, one
- * reader thread parses replies and moves READ data straight into the requester's memory. Every
- * length and offset in a reply is checked against the request it names before a byte is read into
- * that request's memory.
+ * reader thread parses replies and moves READ data into the requester's memory. Every length and
+ * offset in a reply is checked against the request it names before a byte is written into that
+ * request's memory.
+ *
+ * <p>System calls, not bytes, are what small requests cost, so the reader takes replies from the
+ * socket in buffer-sized reads (one read brings many 4 KiB replies, copied out of the buffer),
+ * while a large payload's remainder is read straight into the requester's memory. Requests that
+ * completions submit on the reader thread are batched and written together before the reader next
+ * waits for the server.
  */
 final class NbdConnection implements Runnable {
   /** Largest BLOCK_STATUS chunk accepted (we ask with REQ_ONE: one extent is 12 bytes). */
@@ -30,6 +36,15 @@ final class NbdConnection implements Runnable {
 
   /** Data is read in pieces of this size so a long transfer still counts as activity. */
   private static final int ACTIVITY_PIECE = 1 << 20;
+
+  /**
+   * Receive buffer: holds a queue depth's worth of 4 KiB replies, and bounds the extra copy of a
+   * large READ (only what arrived with its header passes through the buffer).
+   */
+  private static final int RECEIVE_BUFFER = 64 * 1024;
+
+  /** A READ remainder at least this long is read into the requester's memory directly. */
+  private static final int DIRECT_READ_MIN = 16 * 1024;
 
   private final SocketChannel ch;
   private final NbdExportInfo info;
@@ -45,10 +60,17 @@ final class NbdConnection implements Runnable {
   private final ByteBuffer[] gather = new ByteBuffer[2];
   private final NativeView sendView = new NativeView();
 
-  // Reader state, reader thread only.
-  private final ByteBuffer reply = ByteBuffer.allocateDirect(CHUNK_HEADER_SIZE);
-  private final ByteBuffer scratch = ByteBuffer.allocateDirect(64 * 1024);
+  // Reader state, reader thread only. Unread bytes are in.[inPos, inLim).
+  private final ByteBuffer in = ByteBuffer.allocateDirect(RECEIVE_BUFFER);
+  private final long inAddress = NativeBuffers.address(in);
+  private int inPos;
+  private int inLim;
   private final NativeView recvView = new NativeView();
+
+  // Requests queued by the reader thread (see class comment); reader thread only, written under
+  // sendLock.
+  private final ByteBuffer batch =
+      ByteBuffer.allocateDirect(NbdClient.MAX_IN_FLIGHT * REQUEST_SIZE);
 
   NbdConnection(SocketChannel ch, NbdExportInfo info, NbdTarget target) {
     this.ch = ch;
@@ -105,20 +127,25 @@ final class NbdConnection implements Runnable {
 
   /** Puts one request on the wire; a failure hands the connection back to the client. */
   void send(NbdSlot s) {
+    if (s.command != CMD_WRITE && Thread.currentThread() == reader && !dead) {
+      if (batch.remaining() < REQUEST_SIZE) {
+        flushBatchOrKill();
+      }
+      putRequest(batch, s);
+      return;
+    }
     IOException failure = null;
     sendLock.lock();
     try {
       if (dead) {
         failure = new IOException("connection already closed");
       } else {
-        int command = s.command;
-        int length = s.length;
         request.clear();
-        request.putInt(REQUEST_MAGIC).putShort((short) s.commandFlags).putShort((short) command);
-        request.putLong(s.handle()).putLong(s.offset).putInt(length).flip();
-        if (command == CMD_WRITE) {
+        putRequest(request, s);
+        request.flip();
+        if (s.command == CMD_WRITE) {
           gather[0] = request;
-          gather[1] = sendView.of(s.store, s.storeOffset, length);
+          gather[1] = sendView.of(s.store, s.storeOffset, s.length);
           try {
             while (gather[1].hasRemaining()) {
               ch.write(gather);
@@ -140,28 +167,60 @@ final class NbdConnection implements Runnable {
     }
   }
 
+  private static void putRequest(ByteBuffer b, NbdSlot s) {
+    b.putInt(REQUEST_MAGIC).putShort((short) s.commandFlags).putShort((short) s.command);
+    b.putLong(s.handle()).putLong(s.offset).putInt(s.length);
+  }
+
+  /** Reader thread: writes the queued requests in one go. */
+  private void flushBatch() throws IOException {
+    if (batch.position() == 0) {
+      return;
+    }
+    batch.flip();
+    sendLock.lock();
+    try {
+      if (dead) {
+        throw new IOException("connection already closed");
+      }
+      Streams.writeFully(ch, batch);
+    } finally {
+      batch.clear();
+      sendLock.unlock();
+    }
+  }
+
+  /** Reader thread, outside reply parsing: a failed write ends the connection (and the reader). */
+  private void flushBatchOrKill() {
+    try {
+      flushBatch();
+    } catch (IOException e) {
+      kill();
+    }
+  }
+
   @Override
   public void run() {
     NbdSlot current = null;
     try {
       while (true) {
-        reply.clear().limit(SIMPLE_REPLY_SIZE);
-        Streams.readFully(ch, reply, "reply header");
-        touch();
-        int magic = reply.getInt(0);
-        long handle = reply.getLong(8);
+        need(SIMPLE_REPLY_SIZE, "reply header");
+        int magic = in.getInt(inPos);
+        long handle = in.getLong(inPos + 8);
         if (magic == SIMPLE_REPLY_MAGIC) {
+          int error = in.getInt(inPos + 4);
+          inPos += SIMPLE_REPLY_SIZE;
           current = claim(handle, "simple reply");
-          simple(current, reply.getInt(4));
+          simple(current, error);
           NbdSlot done = current;
           current = null;
           owner.finished(done);
         } else if (magic == STRUCTURED_REPLY_MAGIC && info.structuredReplies()) {
-          reply.limit(CHUNK_HEADER_SIZE);
-          Streams.readFully(ch, reply, "reply chunk header");
-          int flags = Short.toUnsignedInt(reply.getShort(4));
-          int type = Short.toUnsignedInt(reply.getShort(6));
-          long length = Integer.toUnsignedLong(reply.getInt(16));
+          need(CHUNK_HEADER_SIZE, "reply chunk header");
+          int flags = Short.toUnsignedInt(in.getShort(inPos + 4));
+          int type = Short.toUnsignedInt(in.getShort(inPos + 6));
+          long length = Integer.toUnsignedLong(in.getInt(inPos + 16));
+          inPos += CHUNK_HEADER_SIZE;
           current = claim(handle, "reply chunk");
           boolean last = chunk(current, flags, type, length);
           NbdSlot done = current;
@@ -337,7 +396,7 @@ final class NbdConnection implements Runnable {
     long context = readU32("context id");
     long extentLength = readU32("extent length");
     long flags = readU32("extent flags");
-    Streams.skip(ch, length - 12, scratch, "BLOCK_STATUS extents");
+    discard(length - 12, "BLOCK_STATUS extents");
     if (context != info.allocationContext()) {
       throw new NbdProtocolException(
           "BLOCK_STATUS for context " + context + " (negotiated " + info.allocationContext() + ")");
@@ -363,12 +422,16 @@ final class NbdConnection implements Runnable {
       throw new NbdProtocolException(
           "error message of " + messageLength + " bytes in a " + length + "-byte chunk");
     }
-    scratch.clear().limit(messageLength);
-    Streams.readFully(ch, scratch, "error message");
-    scratch.flip();
     byte[] m = new byte[Math.min(messageLength, 256)];
-    scratch.get(m);
-    Streams.skip(ch, length - 6 - messageLength, scratch, "error chunk");
+    for (int i = 0; i < m.length; ) {
+      need(1, "error message");
+      int k = Math.min(m.length - i, inLim - inPos);
+      in.get(inPos, m, i, k);
+      inPos += k;
+      i += k;
+    }
+    discard(messageLength - m.length, "error message");
+    discard(length - 6 - messageLength, "error chunk");
     if (error == 0) {
       throw new NbdProtocolException("error chunk carrying error 0");
     }
@@ -400,34 +463,86 @@ final class NbdConnection implements Runnable {
 
   private void receive(NbdSlot s, long rel, int n) throws IOException {
     if (s.state == NbdSlot.ABANDONED) {
-      Streams.skip(ch, n, scratch, "READ data of a timed-out request");
+      discard(n, "READ data of a timed-out request");
       return;
     }
     long address = s.store.addressForWrite(s.storeOffset + rel);
-    for (int done = 0; done < n; ) {
-      int piece = Math.min(ACTIVITY_PIECE, n - done);
-      ByteBuffer bb = recvView.at(address + done, piece);
-      Streams.readFully(ch, bb, "READ data");
-      done += piece;
+    int done = 0;
+    while (done < n) {
+      if (inPos == inLim && n - done >= DIRECT_READ_MIN) {
+        // The rest of a large payload: no detour through the buffer.
+        flushBatch();
+        while (done < n) {
+          int piece = Math.min(ACTIVITY_PIECE, n - done);
+          Streams.readFully(ch, recvView.at(address + done, piece), "READ data");
+          done += piece;
+          touch();
+        }
+        return;
+      }
+      need(1, "READ data");
+      int k = Math.min(n - done, inLim - inPos);
+      UnsafeMemory.MEMORY.copyMemory(inAddress + inPos, address + done, k);
+      inPos += k;
+      done += k;
+    }
+  }
+
+  /**
+   * Makes at least {@code n} (at most the buffer's size) unread bytes available, reading from the
+   * socket as needed; queued requests go out first, since the server may be waiting for them.
+   */
+  private void need(int n, String what) throws IOException {
+    if (inLim - inPos >= n) {
+      return;
+    }
+    if (inPos > 0) {
+      int have = inLim - inPos;
+      UnsafeMemory.MEMORY.copyMemory(inAddress + inPos, inAddress, have);
+      inPos = 0;
+      inLim = have;
+    }
+    flushBatch();
+    while (inLim < n) {
+      in.limit(in.capacity()).position(inLim);
+      int r = ch.read(in);
+      if (r < 0) {
+        throw new EOFException(
+            "connection closed with " + (n - inLim) + " bytes of " + what + " still to come");
+      }
+      inLim += r;
       touch();
     }
   }
 
+  /** Reads and drops {@code n} bytes (bounded by the caller). */
+  private void discard(long n, String what) throws IOException {
+    while (n > 0) {
+      need(1, what);
+      int k = (int) Math.min(n, inLim - inPos);
+      inPos += k;
+      n -= k;
+    }
+  }
+
   private long readU64(String what) throws IOException {
-    scratch.clear().limit(8);
-    Streams.readFully(ch, scratch, what);
-    return scratch.order(ByteOrder.BIG_ENDIAN).getLong(0);
+    need(8, what);
+    long v = in.getLong(inPos);
+    inPos += 8;
+    return v;
   }
 
   private long readU32(String what) throws IOException {
-    scratch.clear().limit(4);
-    Streams.readFully(ch, scratch, what);
-    return Integer.toUnsignedLong(scratch.getInt(0));
+    need(4, what);
+    long v = Integer.toUnsignedLong(in.getInt(inPos));
+    inPos += 4;
+    return v;
   }
 
   private long readU16(String what) throws IOException {
-    scratch.clear().limit(2);
-    Streams.readFully(ch, scratch, what);
-    return Short.toUnsignedInt(scratch.getShort(0));
+    need(2, what);
+    long v = Short.toUnsignedInt(in.getShort(inPos));
+    inPos += 2;
+    return v;
   }
 }
