@@ -13,22 +13,18 @@ import net.openhft.chronicle.bytes.BytesStore;
  * add.
  */
 public final class MemoryRegion implements AutoCloseable {
+  private static final long PAGE = 4096;
+
   private final long guestBase;
   private final long size;
   private final boolean writable;
-  private final boolean owned;
   private final BytesStore<?, ?> store;
   private final long hostAddress;
   private final Runnable unmapper;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private MemoryRegion(
-      long guestBase,
-      long size,
-      boolean writable,
-      boolean owned,
-      BytesStore<?, ?> store,
-      Runnable unmapper) {
+      long guestBase, long size, boolean writable, BytesStore<?, ?> store, Runnable unmapper) {
     checkLayout(guestBase, size);
     if (!store.isDirectMemory()) {
       throw new IllegalArgumentException("region store must be off-heap (direct) memory");
@@ -40,7 +36,6 @@ public final class MemoryRegion implements AutoCloseable {
     this.guestBase = guestBase;
     this.size = size;
     this.writable = writable;
-    this.owned = owned;
     this.store = store;
     this.hostAddress = store.addressForRead(0);
     this.unmapper = unmapper;
@@ -67,9 +62,17 @@ public final class MemoryRegion implements AutoCloseable {
   public static MemoryRegion allocate(long guestBase, long size) {
     // Checked before allocating so that a bad layout does not leak the store.
     checkLayout(guestBase, size);
-    BytesStore<?, Void> store = BytesStore.nativeStoreWithFixedCapacity(size);
+    if (size > Long.MAX_VALUE - PAGE) {
+      throw new IllegalArgumentException("region size " + size + " (too large to allocate)");
+    }
+    // Page-aligned like a VMM's mmap'd guest RAM: malloc alone gives 16-byte alignment, and buffers
+    // that sit differently within a cache line than the disk's data make every copy slower.
+    BytesStore<?, Void> raw = BytesStore.nativeStoreWithFixedCapacity(size + PAGE);
+    long start = raw.addressForRead(0);
+    long aligned = (start + PAGE - 1) & -PAGE;
+    BytesStore<?, ?> store = BytesStore.wrap(aligned, size);
     store.zeroOut(0, size);
-    return new MemoryRegion(guestBase, size, true, true, store, null);
+    return new MemoryRegion(guestBase, size, true, store, raw::releaseLast);
   }
 
   /**
@@ -89,13 +92,13 @@ public final class MemoryRegion implements AutoCloseable {
               "host range 0x%x + 0x%x wraps past the end of the address space", hostAddress, size));
     }
     return new MemoryRegion(
-        guestBase, size, writable, false, BytesStore.wrap(hostAddress, size), unmapper);
+        guestBase, size, writable, BytesStore.wrap(hostAddress, size), unmapper);
   }
 
   /** Wraps an existing off-heap store the caller keeps ownership of. */
   public static MemoryRegion of(long guestBase, BytesStore<?, ?> store, boolean writable) {
     Objects.requireNonNull(store, "store");
-    return new MemoryRegion(guestBase, store.capacity(), writable, false, store, null);
+    return new MemoryRegion(guestBase, store.capacity(), writable, store, null);
   }
 
   public long guestBase() {
@@ -139,17 +142,17 @@ public final class MemoryRegion implements AutoCloseable {
    * (closing it frees nothing and runs no unmapper). Used by read-only views of guest memory.
    */
   MemoryRegion readOnlyAlias() {
-    return new MemoryRegion(guestBase, size, false, false, store, null);
+    return new MemoryRegion(guestBase, size, false, store, null);
   }
 
-  /** Frees owned memory or runs the unmapper; only the first call has an effect. */
+  /**
+   * Frees the memory of an {@link #allocate}d region or runs a wrapped region's unmapper; only the
+   * first call has an effect.
+   */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
-    }
-    if (owned) {
-      store.releaseLast();
     }
     if (unmapper != null) {
       unmapper.run();

@@ -146,7 +146,7 @@ public final class RamDisk implements BlockDevice {
         if (chunk == 0) {
           MEMORY.setMemory(dstAddress, n, (byte) 0);
         } else {
-          MEMORY.copyMemory(chunk + within, dstAddress, (long) n);
+          MEMORY.copyMemory(ChunkMemory.address(chunk) + within, dstAddress, (long) n);
         }
         pos += n;
         dstAddress += n;
@@ -206,19 +206,19 @@ public final class RamDisk implements BlockDevice {
     lock.unlockWrite(stamp);
   }
 
+  /** The address of chunk {@code index}, allocated (zeroed) if it has never been written. */
   private long chunkForWrite(AtomicLongArray c, int index) {
     long chunk = c.get(index);
     if (chunk != 0) {
-      return chunk;
+      return ChunkMemory.address(chunk);
     }
-    long fresh = MEMORY.allocate(chunkSize);
-    MEMORY.setMemory(fresh, chunkSize, (byte) 0);
+    long fresh = ChunkMemory.allocate(chunkSize);
     if (c.compareAndSet(index, 0, fresh)) {
       allocatedChunks.incrementAndGet();
-      return fresh;
+      return ChunkMemory.address(fresh);
     }
-    MEMORY.freeMemory(fresh, chunkSize);
-    return c.get(index);
+    ChunkMemory.free(fresh, chunkSize);
+    return ChunkMemory.address(c.get(index));
   }
 
   @Override
@@ -266,9 +266,9 @@ public final class RamDisk implements BlockDevice {
           if (freesChunks && n == chunkSize) {
             c.set(index, 0);
             allocatedChunks.decrementAndGet();
-            MEMORY.freeMemory(chunk, chunkSize);
+            ChunkMemory.free(chunk, chunkSize);
           } else {
-            MEMORY.setMemory(chunk + within, n, (byte) 0);
+            MEMORY.setMemory(ChunkMemory.address(chunk) + within, n, (byte) 0);
           }
         }
         pos += n;
@@ -339,7 +339,7 @@ public final class RamDisk implements BlockDevice {
         long chunk = old.get(i);
         if (chunk != 0) {
           allocatedChunks.decrementAndGet();
-          MEMORY.freeMemory(chunk, chunkSize);
+          ChunkMemory.free(chunk, chunkSize);
         }
       }
       // Shrinking to the middle of a chunk: zero the tail so a later grow reads zeroes there.
@@ -347,7 +347,7 @@ public final class RamDisk implements BlockDevice {
         long chunk = grown.get(keep - 1);
         if (chunk != 0) {
           int within = (int) (newSize & (chunkSize - 1));
-          MEMORY.setMemory(chunk + within, chunkSize - within, (byte) 0);
+          MEMORY.setMemory(ChunkMemory.address(chunk) + within, chunkSize - within, (byte) 0);
         }
       }
       chunks = grown;
@@ -394,7 +394,7 @@ public final class RamDisk implements BlockDevice {
         if (chunk != 0) {
           c.set(i, 0);
           allocatedChunks.decrementAndGet();
-          MEMORY.freeMemory(chunk, chunkSize);
+          ChunkMemory.free(chunk, chunkSize);
         }
       }
     } finally {
