@@ -9,8 +9,8 @@ import net.openhft.chronicle.core.UnsafeMemory;
  * <p>Why: {@code malloc} returns 16-byte-aligned memory, so a 64 KiB chunk starts anywhere within a
  * cache line, and so does every 4 KiB block inside it. Guest buffers are page-aligned; a copy whose
  * source and target disagree modulo 64 makes half of its 32-byte vector loads straddle two cache
- * lines. vdisk-bench measured the 4 KiB read copy inside the device loop at ~40% above the same
- * copy between aligned buffers.
+ * lines. Guest memory is page-aligned (a VMM's mmap, and {@code MemoryRegion.allocate}), so
+ * aligning the chunks makes source and target agree.
  *
  * <p>Handle layout: the allocation is {@link #ALIGNMENT} - 16 bytes larger than asked; the handle
  * is the first 64-byte boundary inside it, with (boundary - malloc result) / 16, a number from 0 to
