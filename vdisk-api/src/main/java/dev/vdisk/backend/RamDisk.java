@@ -129,7 +129,7 @@ public final class RamDisk implements BlockDevice {
   @Override
   public void read(long offset, BytesStore<?, ?> dst, long dstOffset, int length)
       throws BlockDeviceException {
-    checkRange(offset, length);
+    // The disk range is checked once, under the shared side (checkOpen), where the size is stable.
     long dstAddress = Ranges.storeAddress(dst, dstOffset, length, offset);
     int slot = readers.enter();
     long stamp = slot < 0 ? lock.readLock() : 0L;
@@ -160,7 +160,6 @@ public final class RamDisk implements BlockDevice {
   @Override
   public void write(long offset, BytesStore<?, ?> src, long srcOffset, int length)
       throws BlockDeviceException {
-    checkRange(offset, length);
     long srcAddress = Ranges.storeAddress(src, srcOffset, length, offset);
     int slot = readers.enter();
     long stamp = slot < 0 ? lock.readLock() : 0L;
@@ -373,11 +372,8 @@ public final class RamDisk implements BlockDevice {
     if (closed) {
       throw new BlockDeviceException(Reason.IO_ERROR, "RAM disk is closed", offset, length);
     }
-    // A concurrent shrink may have moved the end since checkRange; re-check under the lock.
-    if (offset + length > size) {
-      throw new BlockDeviceException(
-          Reason.OUT_OF_RANGE, "range outside the disk of " + size + " bytes", offset, length);
-    }
+    // Under the lock: a concurrent shrink cannot move the end between this check and the copy.
+    Ranges.checkDisk(offset, length, size);
   }
 
   @Override

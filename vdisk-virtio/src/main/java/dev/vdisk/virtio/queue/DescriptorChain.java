@@ -13,20 +13,23 @@ package dev.vdisk.virtio.queue;
  * without another lookup).
  *
  * <p>Reused for every request: the array is sized once for the longest chain a queue accepts.
- * Segments are packed {@link #STRIDE} longs apart in one array (guest address, host address, store
- * offset, region index and length) rather than kept in five arrays: appending a segment is then
- * four stores and one bounds check, where vdisk-bench's profile of the 4 KiB read loop found the
- * five-array version at 13% of the device's samples.
+ * Segments are packed {@link #STRIDE} longs apart in one array (host address; region index and
+ * length): appending a segment is two stores and one bounds check. The guest address and the store
+ * offset are derived from the host address and the region's bases when asked for, which is rare;
+ * vdisk-bench's profile of the request loop had the append at 9% of the device's samples while it
+ * stored all four.
  */
 public final class DescriptorChain {
-  private static final int GPA = 0;
-  private static final int HOST = 1;
-  private static final int STORE_OFFSET = 2;
-  private static final int REGION_AND_LENGTH = 3; // region index << 32 | length
-  private static final int STRIDE = 4;
-  private static final int SHIFT = 2; // log2(STRIDE)
+  private static final int HOST = 0;
+  private static final int REGION_AND_LENGTH = 1; // region index << 32 | length
+  private static final int STRIDE = 2;
+  private static final int SHIFT = 1; // log2(STRIDE)
 
   private final long[] packed;
+
+  // The popping queue's region tables (guest base and host address per region index).
+  private long[] regionGuestBase = new long[0];
+  private long[] regionHostBase = new long[0];
 
   int head = -1;
   int segments;
@@ -49,6 +52,16 @@ public final class DescriptorChain {
     packed = new long[maxSegments * STRIDE];
   }
 
+  /** Makes segment region indices refer to these tables (the queue's own, shared, read-only). */
+  void useRegions(long[] guestBase, long[] hostBase) {
+    regionGuestBase = guestBase;
+    regionHostBase = hostBase;
+  }
+
+  boolean usesRegions(long[] hostBase) {
+    return regionHostBase == hostBase;
+  }
+
   void clear(int newHead) {
     head = newHead;
     segments = 0;
@@ -60,17 +73,18 @@ public final class DescriptorChain {
     error = null;
   }
 
-  /** Appends a segment; false when the chain is full. */
-  boolean add(long guest, long hostAddress, long offsetInStore, int len, int regionIndex) {
+  /**
+   * Appends a segment at {@code hostAddress} in region {@code regionIndex} of the tables given to
+   * {@link #useRegions}; false when the chain is full.
+   */
+  boolean add(long hostAddress, int len, int regionIndex) {
     int i = segments;
     long[] p = packed;
     int b = i << SHIFT;
     if (b > p.length - STRIDE) {
       return false;
     }
-    p[b + GPA] = guest;
     p[b + HOST] = hostAddress;
-    p[b + STORE_OFFSET] = offsetInStore;
     p[b + REGION_AND_LENGTH] = ((long) regionIndex << 32) | (len & 0xffff_ffffL);
     segments = i + 1;
     return true;
@@ -123,7 +137,7 @@ public final class DescriptorChain {
   }
 
   public long guestAddress(int segment) {
-    return packed[(segment << SHIFT) + GPA];
+    return regionGuestBase[regionIndex(segment)] + storeOffset(segment);
   }
 
   /** Host address of the segment's first byte (already bounds-checked). */
@@ -133,7 +147,7 @@ public final class DescriptorChain {
 
   /** Offset of the segment in its region's store ({@code gpa - region.guestBase()}). */
   public long storeOffset(int segment) {
-    return packed[(segment << SHIFT) + STORE_OFFSET];
+    return hostAddress(segment) - regionHostBase[regionIndex(segment)];
   }
 
   public int length(int segment) {

@@ -389,6 +389,9 @@ public final class SplitQueue implements Virtqueue {
 
   private int walk(DescriptorChain c, int head) {
     c.clear(head);
+    if (!c.usesRegions(regionHost)) {
+      c.useRegions(regionBase, regionHost);
+    }
     long table = descHost;
     int tableSize = size;
     int idx = head;
@@ -488,7 +491,7 @@ public final class SplitQueue implements Virtqueue {
       if (writable && !hotWritable) {
         return QueueError.BUFFER_READ_ONLY;
       }
-      if (!c.add(addr, hotHost + offset, offset, (int) len, hotRegion)) {
+      if (!c.add(hotHost + offset, (int) len, hotRegion)) {
         return QueueError.TOO_MANY_SEGMENTS;
       }
       return null;
@@ -505,7 +508,7 @@ public final class SplitQueue implements Virtqueue {
         return QueueError.BUFFER_READ_ONLY;
       }
       long offset = addr - regionBase[r];
-      if (!c.add(addr, regionHost[r] + offset, offset, (int) len, r)) {
+      if (!c.add(regionHost[r] + offset, (int) len, r)) {
         return QueueError.TOO_MANY_SEGMENTS;
       }
       return null;
@@ -542,7 +545,7 @@ public final class SplitQueue implements Virtqueue {
         n = MAX_SEGMENT_BYTES;
       }
       long offset = a - regionBase[r];
-      if (!c.add(a, regionHost[r] + offset, offset, (int) n, r)) {
+      if (!c.add(regionHost[r] + offset, (int) n, r)) {
         return QueueError.TOO_MANY_SEGMENTS;
       }
       a += n;
