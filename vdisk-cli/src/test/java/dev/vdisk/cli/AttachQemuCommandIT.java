@@ -2,7 +2,7 @@ package dev.vdisk.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.vdisk.qemu.natives.Posix;
+import dev.vdisk.qemu.QemuProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,7 +22,6 @@ import org.junit.jupiter.api.Timeout;
  */
 class AttachQemuCommandIT {
   private static final Path JAR = Path.of("target", "vdisk.jar");
-  private static final String QEMU = "qemu-system-x86_64";
   private static final String MARKER = "VDISK-CLI-BOOT";
 
   /**
@@ -61,14 +60,13 @@ class AttachQemuCommandIT {
     byte[] content = new byte[1 << 20];
     System.arraycopy(bootSector(), 0, content, 0, 512);
     Files.write(image, content);
-    Process qemu = startQemu(dir, List.of());
-    try {
+    try (QemuProcess qemu = startQemu(dir, List.of())) {
       Process vdisk =
           vdisk(
               dir,
               "attach-qemu",
               "--qmp",
-              dir.resolve("qmp.sock").toString(),
+              qemu.qmp.toString(),
               "--file",
               image.toString(),
               "--read-only",
@@ -76,15 +74,15 @@ class AttachQemuCommandIT {
               "boot0");
       // QEMU ends the test; vdisk ending first (a refused attach) must fail it at once.
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-      while (qemu.isAlive() && vdisk.isAlive() && System.nanoTime() < deadline) {
+      while (qemu.process.isAlive() && vdisk.isAlive() && System.nanoTime() < deadline) {
         Thread.sleep(50);
       }
-      boolean exited = qemu.waitFor(5, TimeUnit.SECONDS);
-      String guest = read(dir.resolve("qemu.log"));
+      boolean exited = qemu.process.waitFor(5, TimeUnit.SECONDS);
+      String guest = qemu.output();
       String why = "QEMU and the guest printed:\n" + guest + "\nvdisk printed:\n" + err(dir);
       assertThat(exited).as("QEMU exited within 120 s; " + why).isTrue();
       assertThat(guest).as(why).contains(MARKER);
-      assertThat(qemu.exitValue()).as("isa-debug-exit status; " + why).isEqualTo(99);
+      assertThat(qemu.process.exitValue()).as("isa-debug-exit status; " + why).isEqualTo(99);
       assertThat(vdisk.waitFor(30, TimeUnit.SECONDS))
           .as("vdisk exits once QEMU has; " + why)
           .isTrue();
@@ -92,8 +90,6 @@ class AttachQemuCommandIT {
       assertThat(err(dir))
           .contains("attached boot0 to QEMU 7.2", "QEMU closed the connection; served ");
       assertThat(Files.readAllBytes(image)).as("read-only image unchanged").isEqualTo(content);
-    } finally {
-      stop(qemu);
     }
   }
 
@@ -102,18 +98,10 @@ class AttachQemuCommandIT {
   void aDeviceQemuRefusesIsOneLineAndExitStatusOne() throws Exception {
     Path dir = workDir("attach-qemu-refused");
     // QEMU already has a device with the id the command asks for.
-    Process qemu = startQemu(dir, List.of("-device", "pci-bridge,id=taken,chassis_nr=1"));
-    try {
+    try (QemuProcess qemu =
+        startQemu(dir, List.of("-device", "pci-bridge,id=taken,chassis_nr=1"))) {
       Process vdisk =
-          vdisk(
-              dir,
-              "attach-qemu",
-              "--qmp",
-              dir.resolve("qmp.sock").toString(),
-              "--ram",
-              "1M",
-              "--id",
-              "taken");
+          vdisk(dir, "attach-qemu", "--qmp", qemu.qmp.toString(), "--ram", "1M", "--id", "taken");
       assertThat(vdisk.waitFor(60, TimeUnit.SECONDS)).as("vdisk gives up at once").isTrue();
       String err = err(dir);
       assertThat(vdisk.exitValue()).as(err).isEqualTo(1);
@@ -121,9 +109,7 @@ class AttachQemuCommandIT {
           .as(err)
           .containsExactly(
               "vdisk attach-qemu: QEMU refused device_add: Duplicate device ID 'taken'");
-      assertThat(qemu.isAlive()).as("QEMU itself is unharmed").isTrue();
-    } finally {
-      stop(qemu);
+      assertThat(qemu.process.isAlive()).as("QEMU itself is unharmed").isTrue();
     }
   }
 
@@ -148,93 +134,22 @@ class AttachQemuCommandIT {
     return dir;
   }
 
-  /** QEMU paused, memfd RAM, QMP socket, isa-debug-exit; waits until the QMP socket accepts. */
-  private static Process startQemu(Path dir, List<String> extra) throws Exception {
-    requireTool(QEMU, "qemu-system-x86");
+  /**
+   * QEMU paused with memfd RAM and a QMP socket (vdisk-qemu's QemuProcess), plus isa-debug-exit so
+   * the boot sector can end it with a status.
+   */
+  private static QemuProcess startQemu(Path dir, List<String> extra) throws Exception {
+    QemuProcess.requireTool(QemuProcess.QEMU, "qemu-system-x86");
     assertThat(Path.of("/usr/share/seabios/bios-256k.bin"))
         .as("SeaBIOS (Debian package seabios)")
         .exists();
-    Path qmp = dir.resolve("qmp.sock");
-    List<String> cmd =
-        new ArrayList<>(
-            List.of(
-                QEMU,
-                "-accel",
-                "tcg",
-                "-machine",
-                "pc,memory-backend=mem",
-                "-object",
-                "memory-backend-memfd,id=mem,size=64M",
-                "-m",
-                "64M",
-                "-display",
-                "none",
-                "-nodefaults",
-                "-no-user-config",
-                "-serial",
-                "stdio",
-                "-no-reboot",
-                "-device",
-                "isa-debug-exit,iobase=0xf4,iosize=4",
-                "-S",
-                "-qmp",
-                "unix:" + qmp + ",server=on,wait=off"));
-    cmd.addAll(extra);
-    Process p =
-        new ProcessBuilder(cmd)
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("qemu.log").toFile())
-            .start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    // The socket file appears at bind(), before QEMU listens: wait until a connect succeeds.
-    while (!connectable(qmp)) {
-      if (!p.isAlive() || System.nanoTime() > deadline) {
-        stop(p);
-        throw new AssertionError(
-            "QEMU's QMP socket did not accept within 30 s:\n" + read(dir.resolve("qemu.log")));
-      }
-      Thread.sleep(20);
-    }
-    return p;
-  }
-
-  private static boolean connectable(Path socket) {
-    if (!Files.exists(socket)) {
-      return false;
-    }
-    try {
-      Posix.closeQuietly(Posix.connectUnix(socket.toString()));
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private static void requireTool(String tool, String debianPackage) {
-    for (String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-      if (Files.isExecutable(Path.of(d, tool))) {
-        return;
-      }
-    }
-    throw new AssertionError(tool + " is not installed (Debian package " + debianPackage + ")");
-  }
-
-  private static void stop(Process p) throws InterruptedException {
-    if (p.isAlive()) {
-      p.destroyForcibly();
-      p.waitFor(10, TimeUnit.SECONDS);
-    }
+    List<String> args =
+        new ArrayList<>(List.of("-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"));
+    args.addAll(extra);
+    return QemuProcess.start(dir, "pc", 64, args);
   }
 
   private static String err(Path dir) {
-    return read(dir.resolve("vdisk.err"));
-  }
-
-  private static String read(Path file) {
-    try {
-      return Files.readString(file, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      return "(unreadable: " + e.getMessage() + ")";
-    }
+    return QemuProcess.read(dir.resolve("vdisk.err"));
   }
 }

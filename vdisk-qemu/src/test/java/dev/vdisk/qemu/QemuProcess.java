@@ -11,16 +11,17 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A QEMU started paused with a QMP socket and fd-backed RAM, ready for {@code attach-qemu}: what
- * every integration test here runs. Serial output (and QEMU's own stderr) go to one log file that
- * {@link #output()} returns for failure messages. {@link #close()} kills QEMU if it still runs.
+ * every integration test here runs, and vdisk-cli's {@code attach-qemu} IT through this module's
+ * test-jar. Serial output (and QEMU's own stderr) go to one log file that {@link #output()} returns
+ * for failure messages. {@link #close()} kills QEMU if it still runs.
  */
-final class QemuProcess implements AutoCloseable {
-  static final String QEMU = "qemu-system-x86_64";
+public final class QemuProcess implements AutoCloseable {
+  public static final String QEMU = "qemu-system-x86_64";
 
   final Path dir;
-  final Path qmp;
+  public final Path qmp;
   final Path log;
-  final Process process;
+  public final Process process;
 
   private QemuProcess(Path dir, Path qmp, Path log, Process process) {
     this.dir = dir;
@@ -31,9 +32,9 @@ final class QemuProcess implements AutoCloseable {
 
   /**
    * Starts {@code qemu-system-x86_64 -accel tcg -S -qmp ...} with {@code ramMiB} of memfd RAM on
-   * {@code machine} plus {@code extra} arguments; waits until the QMP socket exists.
+   * {@code machine} plus {@code extra} arguments; waits until the QMP socket accepts connections.
    */
-  static QemuProcess start(Path dir, String machine, int ramMiB, List<String> extra)
+  public static QemuProcess start(Path dir, String machine, int ramMiB, List<String> extra)
       throws IOException, InterruptedException {
     requireTool(QEMU);
     Path qmp = dir.resolve("qmp.sock");
@@ -67,7 +68,7 @@ final class QemuProcess implements AutoCloseable {
             .redirectInput(ProcessBuilder.Redirect.PIPE)
             .start();
     QemuProcess q = new QemuProcess(dir, qmp, log, p);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     // The socket file appears at bind(), before QEMU listens: wait until a connect succeeds.
     while (!connectable(qmp)) {
       if (!p.isAlive()) {
@@ -75,7 +76,7 @@ final class QemuProcess implements AutoCloseable {
       }
       if (System.nanoTime() > deadline) {
         q.close();
-        throw new AssertionError("QEMU's QMP socket did not appear in 20 s:\n" + q.output());
+        throw new AssertionError("QEMU's QMP socket did not accept within 30 s:\n" + q.output());
       }
       Thread.sleep(20);
     }
@@ -96,13 +97,26 @@ final class QemuProcess implements AutoCloseable {
 
   /** Fails (never skips) when a tool the test needs is not installed. */
   static void requireTool(String tool) {
+    if (!onPath(tool)) {
+      throw new AssertionError(
+          tool + " is not installed (Debian: apt-get install the package bin/test lists for it)");
+    }
+  }
+
+  /** Fails (never skips) when {@code tool} is not installed, naming the package that has it. */
+  public static void requireTool(String tool, String debianPackage) {
+    if (!onPath(tool)) {
+      throw new AssertionError(tool + " is not installed (Debian package " + debianPackage + ")");
+    }
+  }
+
+  private static boolean onPath(String tool) {
     for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
       if (Files.isExecutable(Path.of(dir, tool))) {
-        return;
+        return true;
       }
     }
-    throw new AssertionError(
-        tool + " is not installed (Debian: apt-get install the package bin/test lists for it)");
+    return false;
   }
 
   static void requireFile(Path file, String debianPackage) {
@@ -123,11 +137,16 @@ final class QemuProcess implements AutoCloseable {
   }
 
   /** Everything QEMU and the guest's serial port printed so far. */
-  String output() {
+  public String output() {
+    return read(log);
+  }
+
+  /** A log file's text for a failure message; a file that cannot be read says why instead. */
+  public static String read(Path file) {
     try {
-      return Files.readString(log, StandardCharsets.UTF_8);
+      return Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      return "(no output: " + e.getMessage() + ")";
+      return "(unreadable: " + e.getMessage() + ")";
     }
   }
 
