@@ -1,6 +1,8 @@
 package dev.vdisk.cli;
 
+import dev.vdisk.api.AsyncBlockDevice;
 import dev.vdisk.api.BlockDevice;
+import dev.vdisk.api.BlockDeviceException;
 import dev.vdisk.api.BlockDevices;
 import dev.vdisk.api.OpenOptions;
 import dev.vdisk.api.Sizes;
@@ -16,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -27,10 +30,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code vdisk copy SRC DST}: copies a whole disk between any two URIs. Several workers each keep
- * one request in flight on both sides (so a network source or destination sees a queue depth of
- * {@code --requests}); runs the source reports as holes (via {@code extent()}) are not read, and
- * are skipped on a newly created destination or zeroed on an existing one.
+ * {@code vdisk copy SRC DST}: copies a whole disk between any two URIs, keeping {@code --requests}
+ * requests in flight (so a network source or destination sees that queue depth); runs the source
+ * reports as holes (via {@code extent()}) are not read, and are skipped on a newly created
+ * destination or zeroed on an existing one. From a network source into a local file one thread
+ * pipelines asynchronous reads and the writes; otherwise one worker thread per request reads and
+ * writes. The defaults (32 requests of 256 KiB, as nbdcopy's 64 of 256 KiB) keep the data in flight
+ * small enough to stay in the CPU cache between its read and its write.
  */
 @Command(
     name = "copy",
@@ -57,14 +63,14 @@ public final class CopyCommand implements Callable<Integer> {
       names = "--request-size",
       paramLabel = "SIZE",
       description = "Bytes per request (default: ${DEFAULT-VALUE}).",
-      defaultValue = "1M")
+      defaultValue = "256K")
   String requestSize;
 
   @Option(
       names = "--requests",
       paramLabel = "N",
       description = "Requests in flight (default: ${DEFAULT-VALUE}).",
-      defaultValue = "16")
+      defaultValue = "32")
   int requests;
 
   @Option(
@@ -193,6 +199,7 @@ public final class CopyCommand implements Callable<Integer> {
     try {
       c.run(requests);
     } finally {
+      c.close();
       if (p != null) {
         p.stop();
       }
@@ -296,7 +303,135 @@ public final class CopyCommand implements Callable<Integer> {
       }
     }
 
-    void run(int workers) throws IOException, InterruptedException {
+    void run(int requests) throws IOException, InterruptedException {
+      if (writeLock != null && sources.stream().allMatch(d -> d instanceof AsyncBlockDevice)) {
+        pipeline(requests);
+      } else {
+        workers(requests);
+      }
+    }
+
+    /**
+     * Network sources that take many requests at once and a destination written by one thread: the
+     * calling thread keeps {@code requests} reads in flight across the source connections and
+     * writes each chunk as its read completes, then reads the next into the same buffer. Two
+     * threads fewer per request than {@link #workers}, no hand-over of the write lock, and a chunk
+     * is written while it is still in the CPU cache its read left it in (with 256 KiB chunks this
+     * cut a 1 GiB copy from nbdkit from ~2.4 s to ~1.0 s).
+     */
+    private void pipeline(int requests) throws IOException, InterruptedException {
+      long size = src.size();
+      BytesStore<?, Void> buf = BytesStore.nativeStoreWithFixedCapacity((long) requests * chunk);
+      long[] pos = new long[requests];
+      int[] len = new int[requests];
+      BlockDeviceException[] errors = new BlockDeviceException[requests];
+      // Tokens are boxed once here, so completions allocate nothing.
+      Integer[] boxed = new Integer[requests];
+      ArrayBlockingQueue<Integer> completed = new ArrayBlockingQueue<>(requests);
+      AsyncBlockDevice.Completion completion =
+          (token, error) -> {
+            errors[(int) token] = error;
+            completed.add(boxed[(int) token]);
+          };
+      int inFlight = 0;
+      long cursor = 0;
+      try {
+        for (int t = 0; t < requests; t++) {
+          boxed[t] = t;
+        }
+        for (int t = 0; t < requests && cursor < size; t++) {
+          cursor = submitNext(t, cursor, buf, pos, len, completion);
+          inFlight += len[t] > 0 ? 1 : 0;
+        }
+        while (inFlight > 0) {
+          int t = completed.take();
+          inFlight--;
+          if (errors[t] != null) {
+            throw errors[t];
+          }
+          write(pos[t], buf, (long) t * chunk, len[t]);
+          done.addAndGet(len[t]);
+          if (cursor < size) {
+            cursor = submitNext(t, cursor, buf, pos, len, completion);
+            inFlight += len[t] > 0 ? 1 : 0;
+          }
+        }
+      } finally {
+        // Reads still in flight own their part of the buffer until they complete (each does, at
+        // the latest when the source's timeout expires).
+        boolean interrupted = false;
+        while (inFlight > 0) {
+          try {
+            completed.take();
+            inFlight--;
+          } catch (InterruptedException e) {
+            interrupted = true;
+          }
+        }
+        buf.releaseLast();
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+
+    /**
+     * Deals with the holes from {@code cursor} on and submits a read of the data run after them (at
+     * most one chunk) into slot {@code t}; {@code len[t]} is 0 when the disk ended first. Returns
+     * the new cursor.
+     */
+    private long submitNext(
+        int t,
+        long cursor,
+        BytesStore<?, Void> buf,
+        long[] pos,
+        int[] len,
+        AsyncBlockDevice.Completion completion)
+        throws IOException {
+      long size = src.size();
+      len[t] = 0;
+      while (cursor < size) {
+        long e = extentAt(cursor, Math.min(size, cursor + chunk));
+        long run = Math.max(Math.min(Math.abs(e), chunk), 1);
+        if (e < 0) {
+          hole(cursor, run);
+          cursor += run;
+          done.addAndGet(run);
+          continue;
+        }
+        pos[t] = cursor;
+        len[t] = (int) run;
+        AsyncBlockDevice from = (AsyncBlockDevice) sources.get(t % sources.size());
+        from.submit(
+            AsyncBlockDevice.OP_READ, cursor, buf, (long) t * chunk, (int) run, t, completion);
+        return cursor + run;
+      }
+      return cursor;
+    }
+
+    /** A run the source reports as zeroes: nothing to do on a new destination. */
+    private void hole(long pos, long run) throws IOException {
+      holes.addAndGet(run);
+      if (freshDestination) {
+        return;
+      }
+      if (dst.capabilities().writeZeroes()) {
+        dst.writeZeroes(pos, run, true);
+        return;
+      }
+      if (pipelineZeroes == null) {
+        pipelineZeroes = BytesStore.nativeStoreWithFixedCapacity(chunk);
+        pipelineZeroes.zeroOut(0, chunk);
+      }
+      for (long done = 0; done < run; done += chunk) {
+        dst.write(pos + done, pipelineZeroes, 0, (int) Math.min(chunk, run - done));
+      }
+    }
+
+    private BytesStore<?, Void> pipelineZeroes; // pipeline thread only
+
+    /** One thread per request, each reading a chunk and then writing it. */
+    private void workers(int workers) throws IOException, InterruptedException {
       List<Thread> threads = new ArrayList<>();
       for (int i = 0; i < workers; i++) {
         BlockDevice from = sources.get(i % sources.size());
@@ -383,6 +518,14 @@ public final class CopyCommand implements Callable<Integer> {
         if (zeroes != null) {
           zeroes.releaseLast();
         }
+      }
+    }
+
+    /** Frees what {@link #pipeline} kept for zeroing. */
+    void close() {
+      if (pipelineZeroes != null) {
+        pipelineZeroes.releaseLast();
+        pipelineZeroes = null;
       }
     }
   }

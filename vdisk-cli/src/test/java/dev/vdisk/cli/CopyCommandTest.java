@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vdisk.api.BlockDevice;
+import dev.vdisk.api.BlockDeviceException;
 import dev.vdisk.backend.FileDisk;
+import dev.vdisk.backend.ForwardingBlockDevice;
 import dev.vdisk.backend.RamDisk;
 import dev.vdisk.backend.ReadOnlyDevice;
 import dev.vdisk.remote.io.Endpoint;
@@ -131,6 +134,71 @@ class CopyCommandTest {
       assertThat(j.get("block_size").asInt()).isEqualTo(512);
       assertThat(j.get("capabilities").get("async").asBoolean()).isTrue();
       assertThat(j.get("capabilities").get("discard").asBoolean()).isTrue();
+    }
+  }
+
+  @Test
+  void nbdExportOverAnExistingFileZeroesItsHolesAndASourceErrorFailsTheCopy() throws Exception {
+    Path src = sparseImage();
+    try (RamDisk disk = RamDisk.create(8L * MIB);
+        FailingFrom failing = new FailingFrom(disk, 6L * MIB);
+        NbdServer server =
+            NbdServer.start(
+                Endpoint.unix(dir.resolve("f.sock")), failing, NbdServerOptions.DEFAULTS)) {
+      String uri = "nbd+unix:///?socket=" + server.endpoint().unixPath();
+      BytesStore<?, Void> data = BytesStore.nativeStoreWithFixedCapacity(8L * MIB);
+      try (FileDisk f = FileDisk.open(src, true)) {
+        f.read(0, data, 0, 8 * MIB);
+        disk.write(0, data, 0, 8 * MIB);
+      } finally {
+        data.releaseLast();
+      }
+      disk.discard(0, MIB);
+      disk.discard(2L * MIB, 3L * MIB);
+      disk.discard(6L * MIB, 2L * MIB);
+      // The destination exists and is full of junk: the source's holes must be zeroed on it.
+      Path out = dir.resolve("existing.img");
+      byte[] junk = new byte[8 * MIB];
+      java.util.Arrays.fill(junk, (byte) 0x55);
+      Files.write(out, junk);
+      failing.failing = false;
+      Run ok = vdisk("copy", "--request-size", "64K", uri, out.toString());
+      assertThat(ok.status()).as(ok.err()).isZero();
+      assertThat(sha(out)).isEqualTo(sha(src));
+
+      // Reads at 6 MiB and beyond fail: the copy stops with exit 1 and one line naming the error
+      // (the other reads in flight are waited for, not abandoned with their buffers).
+      disk.write(7L * MIB, BytesStore.nativeStoreWithFixedCapacity(MIB), 0, MIB);
+      failing.failing = true;
+      Run bad = vdisk("copy", uri, dir.resolve("partial.img").toString());
+      assertThat(bad.status()).as(bad.out()).isEqualTo(1);
+      assertThat(bad.err().strip()).doesNotContain("\n").contains("injected read failure");
+    }
+  }
+
+  /** Reads from {@code from} on fail while {@code failing} is set. */
+  static final class FailingFrom extends ForwardingBlockDevice {
+    private final long from;
+    volatile boolean failing = true;
+
+    FailingFrom(BlockDevice inner, long from) {
+      super(inner);
+      this.from = from;
+    }
+
+    @Override
+    public void read(long offset, BytesStore<?, ?> dst, long dstOffset, int length)
+        throws IOException {
+      if (failing && offset + length > from) {
+        throw new BlockDeviceException(
+            BlockDeviceException.Reason.IO_ERROR, "injected read failure", offset, length);
+      }
+      super.read(offset, dst, dstOffset, length);
+    }
+
+    @Override
+    public void close() {
+      // The test closes the RAM disk itself.
     }
   }
 
