@@ -9,11 +9,15 @@
 #      NbdRandomReadBench) and through libnbd (fio's nbd engine, which drives libnbd from C over one
 #      connection).
 # The machine is shared and noisy, so every contender runs ROUNDS times, the contenders alternate
-# within each round, and the medians are compared. vdisk copy's time includes its JVM start, as a
+# within each round, and the medians are compared. vdisk copy runs through bin/vdisk (so with the
+# launcher's JVM flags) on a frozen copy of vdisk.jar, and its time includes the JVM's start, as a
 # user sees it.
 #
+# NBDKIT_THREADS=N starts nbdkit with --threads N (default: nbdkit's own, 16) for every contender.
+#
 # Needs: nbdkit, libnbd-bin, fio, qemu-utils, bc; the modules installed (the run uses the jars in
-# ~/.m2 and a copy of the bench class, so builds in the shared checkout cannot pull them away):
+# ~/.m2, a copy of vdisk-cli/target/vdisk.jar and of the bench class, so builds in the shared
+# checkout cannot pull them away):
 #   mvn -B -q -pl vdisk-remote install -DskipTests && mvn -B -q -pl vdisk-remote test-compile
 #   mvn -B -q -pl vdisk-cli install -DskipTests
 # Usage: vdisk-remote/bench/nbd-bench.sh [SIZE (1G)] [SECONDS per random-read run (5)] [ROUNDS (3)]
@@ -35,6 +39,8 @@ mvn -B -q -f "$root/vdisk-cli/pom.xml" dependency:build-classpath \
 mkdir -p "$work/classes/dev/vdisk/remote"
 cp -r "$root/vdisk-remote/target/test-classes/dev/vdisk/remote/bench" "$work/classes/dev/vdisk/remote/"
 cli_jar="$HOME/.m2/repository/dev/vdisk/vdisk-cli/0.1.0-SNAPSHOT/vdisk-cli-0.1.0-SNAPSHOT.jar"
+cp "$root/vdisk-cli/target/vdisk.jar" "$work/vdisk.jar"
+vdisk=(env VDISK_JAR="$work/vdisk.jar" "$root/bin/vdisk")
 cp="$cli_jar:$work/classes:$(cat "$work/cp.txt")"
 jflags=(--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED --add-exports=java.base/sun.nio.ch=ALL-UNNAMED
   --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED --add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED
@@ -49,14 +55,14 @@ uri="nbd+unix:///?socket=$sock"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "load $(cut -d' ' -f1-3 /proc/loadavg); $(java -version 2>&1 | head -1);" \
   "nbdkit $(nbdkit --version | cut -d' ' -f2); date $(date -u +%FT%TZ)"
-echo "command: $0 $size $secs $rounds"
+echo "command: NBDKIT_THREADS=${NBDKIT_THREADS:-} $0 $size $secs $rounds"
 
-nbdkit -f --exit-with-parent -U "$sock" memory "$size" &
+nbdkit -f --exit-with-parent ${NBDKIT_THREADS:+--threads "$NBDKIT_THREADS"} -U "$sock" memory "$size" &
 pids+=($!)
 for _ in $(seq 100); do [[ -S "$sock" ]] && break; sleep 0.1; done
 head -c "$size" /dev/urandom > "$work/random.img"
 nbdcopy "$work/random.img" "$uri"
-rm -f "$work/random.img"
+rm -f "$work/random.img"; sync
 
 seconds() {
   local s e
@@ -69,19 +75,21 @@ seconds() {
 inside() { sed -n 's/.* in \([0-9.]*\) s,.*/\1/p' "$work/vdisk.out"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
+# Removes a copy and waits for the disk, so no contender starts while another's writeback runs.
+settle() { rm -f "$1"; sync; }
 
 declare -a tv tn tq tf ti
 for r in $(seq "$rounds"); do
-  tv+=("$(OUT="$work/vdisk.out" seconds java "${jflags[@]}" -cp "$cp" dev.vdisk.cli.Vdisk copy \
-    --no-progress --no-flush "$uri" "$work/vdisk.img")")
+  tv+=("$(OUT="$work/vdisk.out" seconds "${vdisk[@]}" copy --no-progress --no-flush "$uri" \
+    "$work/vdisk.img")")
   ti+=("$(inside)")
-  rm -f "$work/vdisk.img"
+  settle "$work/vdisk.img"
   tn+=("$(seconds nbdcopy "$uri" "$work/nbdcopy.img")")
-  rm -f "$work/nbdcopy.img"
+  settle "$work/nbdcopy.img"
   tq+=("$(seconds qemu-img convert -f raw -O raw "$uri" "$work/qemu.img")")
-  rm -f "$work/qemu.img"
-  tf+=("$(seconds java "${jflags[@]}" -cp "$cp" dev.vdisk.cli.Vdisk copy --no-progress "$uri" "$work/vdisk.img")")
-  rm -f "$work/vdisk.img"
+  settle "$work/qemu.img"
+  tf+=("$(seconds "${vdisk[@]}" copy --no-progress "$uri" "$work/vdisk.img")")
+  settle "$work/vdisk.img"
   echo "round $r copy of $size: vdisk copy --no-flush ${tv[-1]} s (${ti[-1]} s inside the JVM)," \
     "nbdcopy ${tn[-1]} s, qemu-img convert ${tq[-1]} s, vdisk copy (flushed) ${tf[-1]} s"
 done
