@@ -1,6 +1,11 @@
 package dev.vdisk.cli;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
 import net.openhft.posix.PosixAPI;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -29,18 +34,48 @@ public final class Vdisk implements Runnable {
     // native calls go through JNA). Unit tests already run without it (Chronicle skips the preload
     // under JUnit).
     PosixAPI.useNoOpPosixApi();
-    return commandLine().execute(args);
+    // Initialise logging on this thread before a command starts helper threads (vdisk copy warms
+    // up Chronicle on one): two threads initialising SLF4J at once made it print a "logging calls
+    // during the initialization phase" warning on stderr.
+    LoggerFactory.getILoggerFactory();
+    return commandLineFor(args).execute(args);
   }
 
-  /** The command tree; each subcommand is registered here. */
+  /** The subcommands by name (one line each, keep sorted by name). */
+  private static final Map<String, Supplier<Object>> SUBCOMMANDS = new LinkedHashMap<>();
+
+  static {
+    SUBCOMMANDS.put("attach-qemu", AttachQemuCommand::new);
+    SUBCOMMANDS.put("copy", CopyCommand::new);
+    SUBCOMMANDS.put("info", InfoCommand::new);
+    SUBCOMMANDS.put("probe", ProbeCommand::new);
+    SUBCOMMANDS.put("serve", ServeCommand::new);
+  }
+
+  /** The whole command tree. */
   public static CommandLine commandLine() {
+    return commandLine(SUBCOMMANDS.keySet());
+  }
+
+  /**
+   * The tree for one run: when the first argument names a subcommand, only that subcommand is
+   * built. Picocli builds each subcommand's model by reflection, ~0.2 s for all five at start-up on
+   * this machine, and a run uses one (its own help and errors are the same either way).
+   */
+  static CommandLine commandLineFor(String... args) {
+    if (args.length > 0 && SUBCOMMANDS.containsKey(args[0])) {
+      return commandLine(Set.of(args[0]));
+    }
+    return commandLine();
+  }
+
+  private static CommandLine commandLine(Set<String> names) {
     CommandLine cl = new CommandLine(new Vdisk());
-    // Subcommands (one line each, keep sorted by name):
-    cl.addSubcommand("attach-qemu", new AttachQemuCommand());
-    cl.addSubcommand("copy", new CopyCommand());
-    cl.addSubcommand("info", new InfoCommand());
-    cl.addSubcommand("probe", new ProbeCommand());
-    cl.addSubcommand("serve", new ServeCommand());
+    for (Map.Entry<String, Supplier<Object>> e : SUBCOMMANDS.entrySet()) {
+      if (names.contains(e.getKey())) {
+        cl.addSubcommand(e.getKey(), e.getValue().get());
+      }
+    }
     // Bad arguments: one line naming the problem (scripts read it), exit 2.
     cl.setParameterExceptionHandler(
         (ex, args) -> {
