@@ -77,19 +77,15 @@ final class RequestParser {
     if (readable < HEADER_SIZE) {
       return BlkError.HEADER_TOO_SHORT;
     }
-    long type;
-    long sector;
     if (readableSegs > 0 && c.length(0) >= HEADER_SIZE) {
       long h = c.hostAddress(0);
-      type = HostMemory.u32(h + HEADER_TYPE);
-      sector = HostMemory.u64(h + HEADER_SECTOR);
+      r.type = HostMemory.u32(h + HEADER_TYPE);
+      r.sector = HostMemory.u64(h + HEADER_SECTOR);
     } else {
-      r.gatherReadable(c, 0, HEADER_SIZE);
-      type = BlkRequest.leU32(r.scratch, HEADER_TYPE);
-      sector = BlkRequest.leU64(r.scratch, HEADER_SECTOR);
+      gatherHeader(c, r);
     }
-    r.type = type;
-    r.sector = sector;
+    long type = r.type;
+    long sector = r.sector;
     r.bucket = BlkRequestType.statBucket(type);
     if (type == BlkRequestType.IN) {
       return parseRead(c, r, readable, writableData);
@@ -104,7 +100,24 @@ final class RequestParser {
       r.op = BlkRequest.OP_FLUSH;
       r.usedLenOnSuccess = 1;
       return null;
-    } else if (type == BlkRequestType.GET_ID) {
+    }
+    return parseOther(c, r, type, readable, writableData);
+  }
+
+  /** Cold: a header split across descriptors (virtio 1.2 allows any framing). */
+  private static void gatherHeader(DescriptorChain c, BlkRequest r) {
+    r.gatherReadable(c, 0, HEADER_SIZE);
+    r.type = BlkRequest.leU32(r.scratch, HEADER_TYPE);
+    r.sector = BlkRequest.leU64(r.scratch, HEADER_SECTOR);
+  }
+
+  /**
+   * The request types outside the read/write/flush loop. Kept out of {@link #parse} so that parse
+   * stays under C2's inlining limit for hot methods (FreqInlineSize, 325 bytes of bytecode).
+   */
+  private BlkError parseOther(
+      DescriptorChain c, BlkRequest r, long type, long readable, long writableData) {
+    if (type == BlkRequestType.GET_ID) {
       return parseAnswer(
           c, r, readable, writableData, BlkRequestType.ID_BYTES, BlkRequest.OP_GET_ID);
     } else if (type == BlkRequestType.GET_LIFETIME) {

@@ -65,7 +65,7 @@ public final class DescriptorChain {
   void clear(int newHead) {
     head = newHead;
     segments = 0;
-    readableSegments = 0;
+    readableSegments = -1; // until the first writable descriptor; set by the walk's end
     descriptors = 0;
     readableBytes = 0;
     writableBytes = 0;
