@@ -72,6 +72,12 @@ final class SyncExecutor {
 
   private void read(BlkRequest r, DescriptorChain c) throws IOException {
     long offset = r.sector << SECTOR_SHIFT;
+    int seg = r.dataSeg;
+    if (r.dataOff == 0 && c.length(seg) == r.dataBytes) {
+      // The usual layout: the data is exactly one segment. No piece walk.
+      backend.read(offset, stores[c.regionIndex(seg)], c.storeOffset(seg), c.length(seg));
+      return;
+    }
     for (boolean more = r.firstPiece(c); more; more = r.nextPiece(c)) {
       backend.read(offset, stores[c.regionIndex(r.pieceSeg)], r.pieceStoreOffset(c), r.pieceLen);
       offset += r.pieceLen;
@@ -80,6 +86,11 @@ final class SyncExecutor {
 
   private void write(BlkRequest r, DescriptorChain c) throws IOException {
     long offset = r.sector << SECTOR_SHIFT;
+    int seg = r.dataSeg;
+    if (r.dataOff == 0 && c.length(seg) == r.dataBytes) {
+      backend.write(offset, stores[c.regionIndex(seg)], c.storeOffset(seg), c.length(seg));
+      return;
+    }
     for (boolean more = r.firstPiece(c); more; more = r.nextPiece(c)) {
       backend.write(offset, stores[c.regionIndex(r.pieceSeg)], r.pieceStoreOffset(c), r.pieceLen);
       offset += r.pieceLen;
