@@ -26,6 +26,7 @@ import java.util.TreeMap;
  *     of a core the benchmark threads had, NaN without that profiler
  * @param cpuShare {@code cpu.util}: that share (1.0 on an idle machine), NaN without the profiler
  * @param jdk JDK version and VM name that produced it
+ * @param forks JMH forks the score comes from (0 when the file does not say)
  */
 public record BenchResult(
     String benchmarkClass,
@@ -38,7 +39,8 @@ public record BenchResult(
     double allocPerOp,
     double cpuScore,
     double cpuShare,
-    String jdk) {
+    String jdk,
+    int forks) {
 
   /**
    * The score the report computes with: CPU time per operation when it was measured (robust on a
@@ -93,7 +95,8 @@ public record BenchResult(
         secondary(secondary, "gc.alloc.rate.norm"),
         secondary(secondary, "cpu.time.norm"),
         secondary(secondary, "cpu.util"),
-        (n.path("jdkVersion").asText("?") + " " + n.path("vmName").asText("")).trim());
+        (n.path("jdkVersion").asText("?") + " " + n.path("vmName").asText("")).trim(),
+        n.path("forks").asInt(0));
   }
 
   private static double secondary(JsonNode secondary, String name) {

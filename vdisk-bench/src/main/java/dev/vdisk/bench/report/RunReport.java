@@ -31,7 +31,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * jmh-*.log} files there; progress to stderr).
  *
  * <pre>
- * java -cp benchmarks.jar dev.vdisk.bench.report.RunReport [--preset short|full] [--out DIR]
+ * java -cp benchmarks.jar dev.vdisk.bench.report.RunReport [--preset short|targets|full] [--out DIR]
  * java -cp benchmarks.jar dev.vdisk.bench.report.RunReport --render results.json [--out DIR]
  * </pre>
  */
@@ -112,7 +112,7 @@ public final class RunReport {
       ChainedOptionsBuilder b =
           new OptionsBuilder()
               .include(step.include())
-              .forks(1)
+              .forks(preset.forks())
               .addProfiler(GCProfiler.class)
               .addProfiler(CpuTimeProfiler.class)
               .shouldFailOnError(false)
@@ -160,7 +160,7 @@ public final class RunReport {
 
   private static String usage() {
     return """
-        usage: RunReport [--preset short|full] [--out DIR]    run a preset, then write the report
+        usage: RunReport [--preset short|targets|full] [--out DIR]    run a preset, then write the report
                RunReport --smoke [--out DIR]                  the short preset's steps at 1 x 0.2 s
                                                               (checks the pipeline; numbers are noise)
                RunReport --render results.json [--out DIR]    report on an existing JMH JSON file

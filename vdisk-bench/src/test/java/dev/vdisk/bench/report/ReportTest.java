@@ -99,6 +99,37 @@ class ReportTest {
   }
 
   @Test
+  void singleForkVerdictsAreMarkedAsScreeningAndMultiForkOnesAreNot() throws IOException {
+    for (int forks : new int[] {1, 3}) {
+      String json =
+          "["
+              + String.join(
+                      ",",
+                      row("MemcpyBench.diskToBuffers", 1, "\"size\": \"4096\"", 120, 0.01),
+                      row(
+                          "VirtioBlkBench.qd32",
+                          1,
+                          "\"workload\": \"READ_4K\", \"layout\": \"DIRECT\"",
+                          170,
+                          0.0))
+                  .replace("\"mode\"", "\"forks\": " + forks + ", \"mode\"")
+              + "]";
+      Path file = dir.resolve("forks" + forks + ".json");
+      Files.writeString(file, json);
+      String md = new Report(BenchResult.read(file)).markdown(List.of(), List.of());
+      String row =
+          "| 4 KiB read: device time above the copy < 60 ns | READ_4K qd32 direct | 50.0 ns |";
+      if (forks == 1) {
+        assertThat(md)
+            .contains(row + " yes (1 fork: screening) |")
+            .contains("the verdict comes from `run-report.sh --preset targets`");
+      } else {
+        assertThat(md).contains(row + " yes |").doesNotContain("screening");
+      }
+    }
+  }
+
+  @Test
   void markdownJudgesTheTargetsAndFlagsAllocation() throws IOException {
     String md = new Report(results()).markdown(List.of("CPU: test"), List.of("chart.png"));
 
