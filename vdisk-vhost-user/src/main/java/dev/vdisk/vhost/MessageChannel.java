@@ -52,7 +52,8 @@ final class MessageChannel {
   /**
    * Waits up to {@code idleMillis} (-1: forever) for the next message and reads all of it into
    * {@link #message()}. A peer that closes between messages is END_OF_STREAM; one that closes or
-   * stalls inside a message is a protocol error.
+   * stalls inside a message is a protocol error. A server stop is STOPPED wherever it finds the
+   * read, also inside a message (the half-read message is dropped).
    */
   Status read(int idleMillis) throws VhostUserProtocolException, NativeException {
     message.closeFds();
@@ -69,7 +70,11 @@ final class MessageChannel {
     int got = 0;
     try {
       while (got < Header.SIZE) {
-        if (got > 0 && awaitWithin() != 1) {
+        int ready = got > 0 ? awaitWithin() : 1;
+        if (ready == 2) {
+          return Status.STOPPED; // the server stops: not the front end's fault
+        }
+        if (ready != 1) {
           throw new VhostUserProtocolException(
               "message header incomplete: " + got + " of " + Header.SIZE + " bytes, then silence");
         }
@@ -91,7 +96,11 @@ final class MessageChannel {
       int size = message.size();
       got = 0;
       while (got < size) {
-        if (awaitWithin() != 1) {
+        int ready = awaitWithin();
+        if (ready == 2) {
+          return Status.STOPPED;
+        }
+        if (ready != 1) {
           throw new VhostUserProtocolException(
               message.name()
                   + " payload incomplete: "

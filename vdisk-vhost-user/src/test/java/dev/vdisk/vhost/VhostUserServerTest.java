@@ -345,6 +345,18 @@ class VhostUserServerTest {
   }
 
   @Test
+  void stoppingWhileAMessageIsHalfReadIsAStopNotAProtocolError() throws Exception {
+    try (VhostUserTestClient c = VhostUserTestClient.connect(sock)) {
+      // A header announcing 8 payload bytes that never come: the session waits inside the message.
+      c.sendRaw(message(SET_FEATURES, VERSION, 8, new byte[0]));
+      Thread.sleep(300);
+      server.close();
+      assertThat(c.closedByPeer(5000)).isTrue();
+    }
+    assertThat(closeReasons).containsExactly("server stopping");
+  }
+
+  @Test
   void closeRemovesTheSocketAndStopsAConnectedSession() throws IOException {
     try (VhostUserTestClient c = VhostUserTestClient.connect(sock)) {
       handshake(c, PF_REPLY_ACK_STATUS);
