@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.vdisk.api.AsyncBlockDevice;
 import dev.vdisk.api.BlockDeviceException;
 import dev.vdisk.remote.testing.Buffers;
+import dev.vdisk.remote.testing.CompletionLatch;
 import dev.vdisk.remote.testing.Peer;
 import dev.vdisk.remote.testing.VethNamespace;
 import java.nio.file.Files;
@@ -15,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import net.openhft.chronicle.bytes.BytesStore;
@@ -55,25 +55,11 @@ class AoeVbladeIT {
     BytesStore<?, Void> src = Buffers.random(size, seed);
     try {
       int chunk = 128 * 1024;
-      CountDownLatch done = new CountDownLatch(size / chunk);
-      AtomicReference<BlockDeviceException> err = new AtomicReference<>();
+      CompletionLatch done = new CompletionLatch(size / chunk);
       for (int off = 0; off < size; off += chunk) {
-        d.submit(
-            AsyncBlockDevice.OP_WRITE,
-            off,
-            src,
-            off,
-            chunk,
-            off,
-            (t, e) -> {
-              if (e != null) {
-                err.compareAndSet(null, e);
-              }
-              done.countDown();
-            });
+        d.submit(AsyncBlockDevice.OP_WRITE, off, src, off, chunk, off, done);
       }
-      assertThat(done.await(120, TimeUnit.SECONDS)).isTrue();
-      assertThat(err.get()).isNull();
+      done.assertAllSucceededWithin(120);
       d.flush();
       return Buffers.bytes(src, 0, size);
     } finally {

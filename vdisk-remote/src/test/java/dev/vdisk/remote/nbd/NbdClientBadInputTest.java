@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.vdisk.api.BlockDeviceException;
 import dev.vdisk.api.BlockDeviceException.Reason;
 import dev.vdisk.remote.testing.Buffers;
+import dev.vdisk.remote.testing.CompletionLatch;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -289,9 +290,7 @@ class NbdClientBadInputTest {
                   c.request();
                 });
         NbdClient client = NbdClient.open(s.target(), TIMEOUT, false)) {
-      java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(depth);
-      java.util.concurrent.atomic.AtomicReference<Throwable> error =
-          new java.util.concurrent.atomic.AtomicReference<>();
+      CompletionLatch done = new CompletionLatch(depth);
       BytesStore<?, Void> big = Buffers.zeroed(depth * 4096);
       try {
         for (int i = 0; i < depth; i++) {
@@ -302,15 +301,9 @@ class NbdClientBadInputTest {
               i * 4096L,
               4096,
               i,
-              (token, e) -> {
-                if (e != null) {
-                  error.compareAndSet(null, e);
-                }
-                done.countDown();
-              });
+              done);
         }
-        assertThat(done.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        assertThat(error.get()).isNull();
+        done.assertAllSucceededWithin(10);
         for (int i = 0; i < depth; i++) {
           assertThat(big.readByte(i * 4096L)).as("read %d", i).isEqualTo((byte) (i + 1));
           assertThat(big.readByte(i * 4096L + 4095)).as("read %d", i).isEqualTo((byte) (i + 1));

@@ -8,6 +8,7 @@ import dev.vdisk.api.BlockDeviceException;
 import dev.vdisk.api.BlockDeviceException.Reason;
 import dev.vdisk.remote.io.Endpoint;
 import dev.vdisk.remote.testing.Buffers;
+import dev.vdisk.remote.testing.CompletionLatch;
 import dev.vdisk.remote.testing.Peer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,15 +60,7 @@ class NbdClientIT {
     try {
       int chunk = 256 * 1024;
       int n = size / chunk;
-      CountDownLatch done = new CountDownLatch(n);
-      AtomicReference<BlockDeviceException> err = new AtomicReference<>();
-      AsyncBlockDevice.Completion completion =
-          (token, e) -> {
-            if (e != null) {
-              err.compareAndSet(null, e);
-            }
-            done.countDown();
-          };
+      CompletionLatch completion = new CompletionLatch(n);
       for (int i = 0; i < n; i++) {
         c.submit(
             AsyncBlockDevice.OP_WRITE,
@@ -78,8 +71,7 @@ class NbdClientIT {
             i,
             completion);
       }
-      assertThat(done.await(60, TimeUnit.SECONDS)).isTrue();
-      assertThat(err.get()).isNull();
+      completion.assertAllSucceededWithin(60);
       c.flush();
       return Buffers.bytes(src, 0, size);
     } finally {

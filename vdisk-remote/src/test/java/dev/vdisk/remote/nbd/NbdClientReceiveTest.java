@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vdisk.api.AsyncBlockDevice;
 import dev.vdisk.remote.testing.Buffers;
+import dev.vdisk.remote.testing.CompletionLatch;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -116,15 +117,7 @@ class NbdClientReceiveTest {
           NbdClient client = NbdClient.open(s.target(), TIMEOUT, true)) {
         BytesStore<?, Void> mem = Buffers.zeroed(small * 4096 + BIG);
         try {
-          CountDownLatch done = new CountDownLatch(small + 1);
-          AtomicReference<Throwable> error = new AtomicReference<>();
-          AsyncBlockDevice.Completion c =
-              (token, e) -> {
-                if (e != null) {
-                  error.compareAndSet(null, e);
-                }
-                done.countDown();
-              };
+          CompletionLatch c = new CompletionLatch(small + 1);
           for (int i = 0; i < small; i++) {
             int at = i < small / 2 ? i : i + 1; // the big read sits in the middle
             client.submit(AsyncBlockDevice.OP_READ, at * 8192L, mem, i * 4096L, 4096, i, c);
@@ -132,8 +125,7 @@ class NbdClientReceiveTest {
               client.submit(AsyncBlockDevice.OP_READ, 3L << 20, mem, small * 4096L, BIG, small, c);
             }
           }
-          assertThat(done.await(20, TimeUnit.SECONDS)).isTrue();
-          assertThat(error.get()).isNull();
+          c.assertAllSucceededWithin(20);
           for (int i = 0; i < small; i++) {
             int at = i < small / 2 ? i : i + 1;
             check(mem, i * 4096L, at * 8192L, 4096);
