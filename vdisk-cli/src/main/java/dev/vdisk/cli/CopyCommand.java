@@ -394,7 +394,7 @@ public final class CopyCommand implements Callable<Integer> {
         long e = extentAt(cursor, Math.min(size, cursor + chunk));
         long run = Math.max(Math.min(Math.abs(e), chunk), 1);
         if (e < 0) {
-          hole(cursor, run);
+          hole(cursor, run, pipelineZeroes);
           cursor += run;
           done.addAndGet(run);
           continue;
@@ -409,8 +409,11 @@ public final class CopyCommand implements Callable<Integer> {
       return cursor;
     }
 
-    /** A run the source reports as zeroes: nothing to do on a new destination. */
-    private void hole(long pos, long run) throws IOException {
+    /**
+     * A run the source reports as zeroes: nothing to do on a new destination, written as zeroes on
+     * an existing one. Used by the pipeline and by every worker, each with its own {@code zeroes}.
+     */
+    private void hole(long pos, long run, ZeroChunk zeroes) throws IOException {
       holes.addAndGet(run);
       if (freshDestination) {
         return;
@@ -419,16 +422,38 @@ public final class CopyCommand implements Callable<Integer> {
         dst.writeZeroes(pos, run, true);
         return;
       }
-      if (pipelineZeroes == null) {
-        pipelineZeroes = BytesStore.nativeStoreWithFixedCapacity(chunk);
-        pipelineZeroes.zeroOut(0, chunk);
-      }
-      for (long done = 0; done < run; done += chunk) {
-        dst.write(pos + done, pipelineZeroes, 0, (int) Math.min(chunk, run - done));
+      BytesStore<?, Void> z = zeroes.get();
+      for (long off = 0; off < run; off += chunk) {
+        write(pos + off, z, 0, (int) Math.min(chunk, run - off));
       }
     }
 
-    private BytesStore<?, Void> pipelineZeroes; // pipeline thread only
+    /**
+     * A chunk of zeroes for one thread, made on first need (most copies never need it) and freed by
+     * that thread when it is done.
+     */
+    private final class ZeroChunk implements AutoCloseable {
+      private BytesStore<?, Void> store;
+
+      BytesStore<?, Void> get() {
+        if (store == null) {
+          store = BytesStore.nativeStoreWithFixedCapacity(chunk);
+          store.zeroOut(0, chunk);
+        }
+        return store;
+      }
+
+      @Override
+      public void close() {
+        if (store != null) {
+          store.releaseLast();
+          store = null;
+        }
+      }
+    }
+
+    // The pipeline thread's chunk of zeroes (workers have their own).
+    private final ZeroChunk pipelineZeroes = new ZeroChunk();
 
     /** One thread per request, each reading a chunk and then writing it. */
     private void workers(int workers) throws IOException, InterruptedException {
@@ -476,8 +501,7 @@ public final class CopyCommand implements Callable<Integer> {
 
     private void work(BlockDevice from) {
       BytesStore<?, Void> buf = BytesStore.nativeStoreWithFixedCapacity(chunk);
-      BytesStore<?, Void> zeroes = null;
-      try {
+      try (ZeroChunk zeroes = new ZeroChunk()) {
         long size = src.size();
         while (failure.get() == null) {
           long start = next.getAndAdd(chunk);
@@ -489,18 +513,7 @@ public final class CopyCommand implements Callable<Integer> {
             long e = extentAt(pos, end);
             long run = Math.max(Math.min(Math.abs(e), end - pos), 1);
             if (e < 0) {
-              holes.addAndGet(run);
-              if (!freshDestination) {
-                if (dst.capabilities().writeZeroes()) {
-                  dst.writeZeroes(pos, run, true);
-                } else {
-                  if (zeroes == null) {
-                    zeroes = BytesStore.nativeStoreWithFixedCapacity(chunk);
-                    zeroes.zeroOut(0, chunk);
-                  }
-                  dst.write(pos, zeroes, 0, (int) run);
-                }
-              }
+              hole(pos, run, zeroes);
             } else {
               from.read(pos, buf, pos - start, (int) run);
               write(pos, buf, pos - start, (int) run);
@@ -515,18 +528,12 @@ public final class CopyCommand implements Callable<Integer> {
         failure.compareAndSet(null, new IOException(e.toString(), e));
       } finally {
         buf.releaseLast();
-        if (zeroes != null) {
-          zeroes.releaseLast();
-        }
       }
     }
 
     /** Frees what {@link #pipeline} kept for zeroing. */
     void close() {
-      if (pipelineZeroes != null) {
-        pipelineZeroes.releaseLast();
-        pipelineZeroes = null;
-      }
+      pipelineZeroes.close();
     }
   }
 
