@@ -339,6 +339,62 @@ public final class FileDisk implements BlockDevice {
     }
   }
 
+  /**
+   * True when {@link #startWriteback} and {@link #dropWritten} act (native calls available and the
+   * image writable); otherwise they do nothing.
+   */
+  public boolean controlsWriteback() {
+    return fd >= 0 && !readOnly;
+  }
+
+  /**
+   * Starts writing the range's dirty pages to the disk without waiting ({@code sync_file_range}
+   * WRITE). For a writer that streams through the image once, such as a disk copy: the kernel
+   * otherwise lets a whole copy pile up as dirty pages and writes it back later in a burst. Not a
+   * flush: nothing is durable until {@link #flush()}.
+   */
+  public void startWriteback(long offset, long length) throws BlockDeviceException {
+    writeback(offset, length, false);
+  }
+
+  /**
+   * Waits until the range's pages are written back and drops them from the page cache ({@code
+   * sync_file_range} WAIT_BEFORE|WRITE|WAIT_AFTER, then {@code posix_fadvise} DONTNEED), for a
+   * streaming writer that will not read them again. A copy that keeps its last few chunks in flight
+   * this way reuses the same pages instead of filling memory with a cache of the whole image (the
+   * same page-cache hygiene as nbdcopy's file destinations). Not a flush.
+   */
+  public void dropWritten(long offset, long length) throws BlockDeviceException {
+    writeback(offset, length, true);
+  }
+
+  private void writeback(long offset, long length, boolean dropAfter) throws BlockDeviceException {
+    Ranges.checkDisk(offset, length, size);
+    if (!controlsWriteback() || length == 0) {
+      return; // (a length of 0 would mean "to the end of the file" to sync_file_range)
+    }
+    nativeLock.readLock().lock();
+    try {
+      checkOpen(offset, length);
+      if (dropAfter) {
+        LinuxFiles.syncFileRange(
+            fd,
+            offset,
+            length,
+            LinuxFiles.SYNC_FILE_RANGE_WAIT_BEFORE
+                | LinuxFiles.SYNC_FILE_RANGE_WRITE
+                | LinuxFiles.SYNC_FILE_RANGE_WAIT_AFTER);
+        LinuxFiles.dropFromPageCache(fd, offset, length);
+      } else {
+        LinuxFiles.syncFileRange(fd, offset, length, LinuxFiles.SYNC_FILE_RANGE_WRITE);
+      }
+    } catch (IOException e) {
+      throw ioError(dropAfter ? "drop written pages" : "start writeback", offset, length, e);
+    } finally {
+      nativeLock.readLock().unlock();
+    }
+  }
+
   /** One fallocate call under the native lock; false when the file system lacks the mode. */
   private boolean nativeZero(long offset, long length, int mode) throws BlockDeviceException {
     nativeLock.readLock().lock();

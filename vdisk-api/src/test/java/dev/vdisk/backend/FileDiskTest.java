@@ -13,9 +13,12 @@ import dev.vdisk.testkit.BlockDeviceContractTest;
 import dev.vdisk.testkit.NativeBuffer;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Random;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -91,6 +94,68 @@ class FileDiskTest {
     byte[] raw = Files.readAllBytes(p);
     assertThat(java.util.Arrays.copyOfRange(raw, (int) (3 * MIB), (int) (3 * MIB) + data.length))
         .isEqualTo(data);
+  }
+
+  @Test
+  void dropWrittenTakesTheRangeOutOfThePageCacheAndKeepsTheData() throws IOException {
+    // On the project's own disk, not a tmpfs /tmp: tmpfs pages cannot be dropped.
+    Path home = Files.createDirectories(Path.of("target", "writeback-test"));
+    Path p = home.resolve("drop.img");
+    Files.deleteIfExists(p);
+    byte[] data = new byte[(int) MIB];
+    new Random(11).nextBytes(data);
+    try (FileDisk disk = FileDisk.create(p, 4 * MIB, 512);
+        NativeBuffer io = new NativeBuffer(data.length);
+        FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+      assertThat(disk.controlsWriteback()).isTrue();
+      io.put(0, data);
+      disk.write(MIB, io.store(), 0, data.length);
+      disk.write(2 * MIB, io.store(), 0, data.length);
+      // isLoaded() asks mincore(2) whether every page of the mapping is in the page cache;
+      // mapping alone does not fault pages in.
+      MappedByteBuffer first = ch.map(FileChannel.MapMode.READ_ONLY, MIB, MIB);
+      MappedByteBuffer second = ch.map(FileChannel.MapMode.READ_ONLY, 2 * MIB, MIB);
+      assertThat(first.isLoaded()).as("freshly written pages are cached").isTrue();
+
+      disk.startWriteback(2 * MIB, MIB);
+      disk.dropWritten(MIB, MIB);
+
+      assertThat(first.isLoaded()).as("dropped range").isFalse();
+      assertThat(second.isLoaded()).as("a range only started is still cached").isTrue();
+      io.put(0, new byte[data.length]);
+      disk.read(MIB, io.store(), 0, data.length);
+      assertThat(io.get(0, data.length)).isEqualTo(data);
+    } finally {
+      Files.deleteIfExists(p);
+    }
+  }
+
+  @Test
+  void writebackControlChecksTheRangeAndIsANoOpOnReadOnlyImages() throws IOException {
+    Path p = dir.resolve("wb.img");
+    try (FileDisk disk = FileDisk.create(p, MIB, 512)) {
+      BlockDeviceException outside =
+          org.assertj.core.api.Assertions.catchThrowableOfType(
+              BlockDeviceException.class, () -> disk.dropWritten(MIB - 512, 1024));
+      assertThat(outside.reason()).isEqualTo(Reason.OUT_OF_RANGE);
+      assertThat(outside).hasMessageContaining(String.valueOf(MIB));
+      BlockDeviceException negative =
+          org.assertj.core.api.Assertions.catchThrowableOfType(
+              BlockDeviceException.class, () -> disk.startWriteback(-512, 512));
+      assertThat(negative.reason()).isEqualTo(Reason.OUT_OF_RANGE);
+      disk.startWriteback(0, 0); // empty: nothing to do (0 would mean "to the end" to the kernel)
+    }
+    try (FileDisk ro = FileDisk.open(p, true)) {
+      assertThat(ro.controlsWriteback()).isFalse();
+      ro.dropWritten(0, MIB);
+    }
+    FileDisk closed = FileDisk.open(p, false);
+    closed.close();
+    BlockDeviceException afterClose =
+        org.assertj.core.api.Assertions.catchThrowableOfType(
+            BlockDeviceException.class, () -> closed.startWriteback(0, 512));
+    assertThat(afterClose.reason()).isEqualTo(Reason.IO_ERROR);
+    assertThat(afterClose).hasMessageContaining("closed");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.vdisk.cli;
 
+import dev.vdisk.backend.nativeio.JnaDispatchCache;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -29,6 +30,9 @@ public final class Vdisk implements Runnable {
   public static int run(String... args) {
     // Chronicle's usage analytics must never phone home, whatever the launcher set.
     System.setProperty("chronicle.analytics.disable", "true");
+    // Before anything loads JNA: reuse a kept copy of its native library (see the class for the
+    // exit-time stall a freshly unpacked one caused).
+    JnaDispatchCache.install();
     // Chronicle's Jvm class initialiser preloads its POSIX binding (JNR, which generates code at
     // run time): 0.3 s of CPU before the first byte moves, for calls vdisk never makes (its own
     // native calls go through JNA). Unit tests already run without it (Chronicle skips the preload

@@ -28,6 +28,16 @@ public final class LinuxFiles {
   /** fallocate: zero the range, keeping (or converting to unwritten) its allocation. */
   public static final int FALLOC_FL_ZERO_RANGE = 0x10;
 
+  /** sync_file_range: wait for writeback of the range already under way before starting. */
+  public static final int SYNC_FILE_RANGE_WAIT_BEFORE = 1;
+
+  /** sync_file_range: start writeback of the range's dirty pages. */
+  public static final int SYNC_FILE_RANGE_WRITE = 2;
+
+  /** sync_file_range: wait for the writeback to finish. */
+  public static final int SYNC_FILE_RANGE_WAIT_AFTER = 4;
+
+  static final int POSIX_FADV_DONTNEED = 4;
   static final int O_RDONLY = 0;
   static final int O_RDWR = 2;
   static final int O_CLOEXEC = 0x80000;
@@ -49,6 +59,11 @@ public final class LinuxFiles {
     int fallocate(int fd, int mode, long offset, long length) throws LastErrorException;
 
     long lseek(int fd, long offset, int whence) throws LastErrorException;
+
+    int sync_file_range(int fd, long offset, long nbytes, int flags) throws LastErrorException;
+
+    // Returns the error number instead of setting errno.
+    int posix_fadvise(int fd, long offset, long len, int advice);
   }
 
   private static final LibC LIBC = load();
@@ -143,6 +158,45 @@ public final class LinuxFiles {
       return libc().lseek(fd, offset, SEEK_HOLE);
     } catch (LastErrorException e) {
       throw new IOException("lseek(SEEK_HOLE, " + offset + "): " + describe(e), e);
+    }
+  }
+
+  /**
+   * {@code sync_file_range(fd, offset, length, flags)}: writeback control for a byte range. It
+   * neither flushes metadata nor the device's cache, so it is no substitute for fsync; writers of
+   * long streams use it to keep dirty pages from piling up.
+   */
+  public static void syncFileRange(int fd, long offset, long length, int flags) throws IOException {
+    while (true) {
+      try {
+        libc().sync_file_range(fd, offset, length, flags);
+        return;
+      } catch (LastErrorException e) {
+        if (e.getErrorCode() != EINTR) {
+          throw new IOException(
+              "sync_file_range(offset "
+                  + offset
+                  + ", length "
+                  + length
+                  + ", flags "
+                  + flags
+                  + "): "
+                  + describe(e),
+              e);
+        }
+      }
+    }
+  }
+
+  /**
+   * {@code posix_fadvise(fd, offset, length, POSIX_FADV_DONTNEED)}: drops the range's clean pages
+   * from the page cache (dirty pages stay; write them back first).
+   */
+  public static void dropFromPageCache(int fd, long offset, long length) throws IOException {
+    int err = libc().posix_fadvise(fd, offset, length, POSIX_FADV_DONTNEED);
+    if (err != 0) {
+      throw new IOException(
+          "posix_fadvise(DONTNEED, offset " + offset + ", length " + length + "): errno " + err);
     }
   }
 
