@@ -14,6 +14,9 @@
 # user sees it.
 #
 # NBDKIT_THREADS=N starts nbdkit with --threads N (default: nbdkit's own, 16) for every contender.
+# SERVER=vdisk serves the export with `vdisk serve --disk ram:SIZE --nbd-socket` instead of nbdkit's
+# memory plugin (same clients, same data), to see each client's queue-depth scaling against another
+# server.
 #
 # Needs: nbdkit, libnbd-bin, fio, qemu-utils, bc; the modules installed (the run uses the jars in
 # ~/.m2, a copy of vdisk-cli/target/vdisk.jar and of the bench class, so builds in the shared
@@ -55,9 +58,16 @@ uri="nbd+unix:///?socket=$sock"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
   "load $(cut -d' ' -f1-3 /proc/loadavg); $(java -version 2>&1 | head -1);" \
   "nbdkit $(nbdkit --version | cut -d' ' -f2); date $(date -u +%FT%TZ)"
-echo "command: NBDKIT_THREADS=${NBDKIT_THREADS:-} $0 $size $secs $rounds"
+echo "command: SERVER=${SERVER:-nbdkit} NBDKIT_THREADS=${NBDKIT_THREADS:-} $0 $size $secs $rounds"
 
-nbdkit -f --exit-with-parent ${NBDKIT_THREADS:+--threads "$NBDKIT_THREADS"} -U "$sock" memory "$size" &
+case "${SERVER:-nbdkit}" in
+  nbdkit)
+    nbdkit -f --exit-with-parent ${NBDKIT_THREADS:+--threads "$NBDKIT_THREADS"} -U "$sock" memory \
+      "$size" &
+    ;;
+  vdisk) "${vdisk[@]}" serve --disk "ram:$size" --nbd-socket "$sock" >"$work/serve.log" 2>&1 & ;;
+  *) echo "SERVER=$SERVER (expected nbdkit or vdisk)" >&2; exit 2 ;;
+esac
 pids+=($!)
 for _ in $(seq 100); do [[ -S "$sock" ]] && break; sleep 0.1; done
 head -c "$size" /dev/urandom > "$work/random.img"

@@ -3,6 +3,7 @@ package dev.vdisk.remote.io;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 
@@ -27,6 +28,24 @@ public final class Streams {
   public static void writeFully(WritableByteChannel ch, ByteBuffer buf) throws IOException {
     while (buf.hasRemaining()) {
       ch.write(buf);
+    }
+  }
+
+  /**
+   * Writes {@code first} then {@code second} whole, in as few system calls as the channel allows.
+   */
+  public static void writeFully(
+      GatheringByteChannel ch, ByteBuffer[] pair, ByteBuffer first, ByteBuffer second)
+      throws IOException {
+    pair[0] = first;
+    pair[1] = second;
+    try {
+      while (first.hasRemaining() || second.hasRemaining()) {
+        ch.write(pair);
+      }
+    } finally {
+      pair[0] = null;
+      pair[1] = null;
     }
   }
 

@@ -58,6 +58,9 @@ final class NbdServerSession {
   private boolean allocationSelected;
   private final ReentrantLock sendLock = new ReentrantLock();
   private final ByteBuffer replyHeader = ByteBuffer.allocateDirect(CHUNK_HEADER_SIZE + 8);
+  // Header and payload of one reply, written together (one writev instead of two writes); both
+  // guarded by sendLock.
+  private final ByteBuffer[] replyPair = new ByteBuffer[2];
   private final ArrayBlockingQueue<Job> free;
   private final ArrayBlockingQueue<Job> work;
   private final Thread[] workers;
@@ -428,20 +431,67 @@ final class NbdServerSession {
     }
   }
 
+  /**
+   * Requests as the client sends them, read in bulk: a client with many requests in flight sends
+   * them back to back, and one read(2) per 28-byte header was most of the session thread's system
+   * calls. Read mode between calls; never more than its capacity is read ahead.
+   */
+  private final ByteBuffer input = ByteBuffer.allocateDirect(INPUT_BUFFER).flip();
+
+  static final int INPUT_BUFFER = 64 * 1024;
+
+  /**
+   * Makes at least {@code n} (at most the buffer's capacity) bytes readable from {@link #input}.
+   */
+  private void fill(int n, String what) throws IOException {
+    if (input.remaining() >= n) {
+      return;
+    }
+    input.compact();
+    try {
+      while (input.position() < n) {
+        if (ch.read(input) < 0) {
+          throw new EOFException(
+              "connection closed with "
+                  + (n - input.position())
+                  + " bytes of "
+                  + what
+                  + " still to come");
+        }
+      }
+    } finally {
+      input.flip();
+    }
+  }
+
+  /**
+   * Fills {@code dst} with the next bytes of the stream: those read ahead first, then the socket.
+   */
+  private void readPayload(ByteBuffer dst, String what) throws IOException {
+    if (input.hasRemaining()) {
+      int n = Math.min(input.remaining(), dst.remaining());
+      int limit = input.limit();
+      input.limit(input.position() + n);
+      dst.put(input);
+      input.limit(limit);
+    }
+    Streams.readFully(ch, dst, what);
+  }
+
   private void transmission() throws IOException, NbdProtocolException {
-    ByteBuffer h = ByteBuffer.allocateDirect(REQUEST_SIZE);
     while (!closed) {
-      h.clear();
-      Streams.readFully(ch, h, "request header");
-      int magic = h.getInt(0);
+      fill(REQUEST_SIZE, "request header");
+      int at = input.position();
+      input.position(at + REQUEST_SIZE);
+      int magic = input.getInt(at);
       if (magic != REQUEST_MAGIC) {
         throw new NbdProtocolException("bad request magic 0x" + Integer.toHexString(magic));
       }
-      int flags = Short.toUnsignedInt(h.getShort(4));
-      int command = Short.toUnsignedInt(h.getShort(6));
-      long handle = h.getLong(8);
-      long offset = h.getLong(16);
-      long length = Integer.toUnsignedLong(h.getInt(24));
+      int flags = Short.toUnsignedInt(input.getShort(at + 4));
+      int command = Short.toUnsignedInt(input.getShort(at + 6));
+      long handle = input.getLong(at + 8);
+      long offset = input.getLong(at + 16);
+      long length = Integer.toUnsignedLong(input.getInt(at + 24));
       if (command == CMD_DISC) {
         return;
       }
@@ -466,15 +516,38 @@ final class NbdServerSession {
       job.length = (int) length;
       if (command == CMD_WRITE) {
         try {
-          Streams.readFully(
-              ch, job.view.of(job.buffer((int) length), 0, (int) length), "WRITE data");
+          readPayload(job.view.of(job.buffer((int) length), 0, (int) length), "WRITE data");
         } catch (IOException e) {
           free.add(job);
           throw e;
         }
       }
-      work.add(job);
+      if (runsHere(job)) {
+        try {
+          execute(job);
+        } finally {
+          free.add(job);
+        }
+      } else {
+        work.add(job);
+      }
     }
+  }
+
+  /**
+   * True when the session thread should execute {@code job} itself instead of handing it to a
+   * worker: a plain READ or WRITE while nothing else is in flight and no further request is already
+   * read. The session thread would otherwise only wait in read(2) for the next request, and the
+   * hand-over (a worker's wake-up, and the session's on the next request) was most of a lone
+   * request's time: 4 KiB reads from a RAM disk at queue depth 1 went from 19-21k to 28-30k IOPS
+   * (fio's libnbd engine). Anything that may wait on a disk's cache (FLUSH, FUA) and every request
+   * of a burst still go to the workers, so a slow device keeps its parallelism.
+   */
+  private boolean runsHere(Job job) {
+    boolean plain =
+        job.command == CMD_READ || job.command == CMD_WRITE && (job.flags & CMD_FLAG_FUA) == 0;
+    // Jobs out of the pool: this one, plus any a worker holds.
+    return plain && free.remainingCapacity() == 1 && input.remaining() < REQUEST_SIZE;
   }
 
   private void workLoop() {
@@ -653,8 +726,7 @@ final class NbdServerSession {
     sendLock.lock();
     try {
       chunkHeader(REPLY_FLAG_DONE, REPLY_TYPE_BLOCK_STATUS, j.handle, b.remaining());
-      Streams.writeFully(ch, replyHeader);
-      Streams.writeFully(ch, b);
+      Streams.writeFully(ch, replyPair, replyHeader, b);
     } finally {
       sendLock.unlock();
     }
@@ -697,8 +769,7 @@ final class NbdServerSession {
         replyHeader.clear();
         replyHeader.putInt(SIMPLE_REPLY_MAGIC).putInt(0).putLong(j.handle).flip();
       }
-      Streams.writeFully(ch, replyHeader);
-      Streams.writeFully(ch, data);
+      Streams.writeFully(ch, replyPair, replyHeader, data);
     } finally {
       sendLock.unlock();
     }
@@ -715,8 +786,7 @@ final class NbdServerSession {
     sendLock.lock();
     try {
       chunkHeader(REPLY_FLAG_DONE, REPLY_TYPE_ERROR, j.handle, p.remaining());
-      Streams.writeFully(ch, replyHeader);
-      Streams.writeFully(ch, p);
+      Streams.writeFully(ch, replyPair, replyHeader, p);
     } finally {
       sendLock.unlock();
     }

@@ -18,7 +18,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A hostile NBD client against vdisk's server: bad requests get errors or a dropped connection. */
+/**
+ * A hostile or merely unusual NBD client against vdisk's server: bad requests get errors or a
+ * dropped connection, and requests bunched into one write or dribbled out a few bytes at a time are
+ * framed and answered the same.
+ */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class NbdServerBadInputTest {
   @TempDir Path dir;
@@ -107,6 +111,79 @@ class NbdServerBadInputTest {
     } catch (IOException e) {
       return true; // Connection reset: dropped as well.
     }
+  }
+
+  /**
+   * One WRITE and many READs back to back in one buffer: with {@code chunked} the buffer goes out
+   * seven bytes per write (headers and the payload split across the server's reads), else in one
+   * write (many requests per read, the payload partly in the server's read-ahead). The READs cover
+   * another range than the WRITE, filled beforehand, so their answers do not depend on the order
+   * the server runs them in.
+   */
+  private void burstIsAnsweredInFull(boolean chunked) throws IOException {
+    byte[] data = new byte[8192];
+    byte[] before = new byte[8192];
+    java.util.Random random = new java.util.Random(5);
+    random.nextBytes(data);
+    random.nextBytes(before);
+    try (dev.vdisk.testkit.NativeBuffer b = new dev.vdisk.testkit.NativeBuffer(before.length)) {
+      b.put(0, before);
+      disk.write(65536, b.store(), 0, before.length);
+    }
+    int reads = 24;
+    ByteBuffer burst = ByteBuffer.allocate(28 + data.length + reads * 28);
+    burst.putInt(REQUEST_MAGIC).putShort((short) 0).putShort((short) CMD_WRITE);
+    burst.putLong(1000).putLong(8192).putInt(data.length).put(data);
+    for (int i = 0; i < reads; i++) {
+      burst.putInt(REQUEST_MAGIC).putShort((short) 0).putShort((short) CMD_READ);
+      burst.putLong(i).putLong(65536 + (i % 16) * 512L).putInt(512);
+    }
+    burst.flip();
+    try (SocketChannel ch = transmission()) {
+      if (chunked) {
+        while (burst.hasRemaining()) {
+          ByteBuffer piece = burst.slice();
+          piece.limit(Math.min(piece.remaining(), 7));
+          burst.position(burst.position() + piece.limit());
+          Streams.writeFully(ch, piece);
+        }
+      } else {
+        Streams.writeFully(ch, burst);
+      }
+      java.util.Set<Long> answered = new java.util.HashSet<>();
+      for (int n = 0; n < reads + 1; n++) {
+        ByteBuffer r = ByteBuffer.allocate(16);
+        Streams.readFully(ch, r, "reply");
+        assertThat(r.getInt(0)).isEqualTo(SIMPLE_REPLY_MAGIC);
+        assertThat(r.getInt(4)).as("error").isZero();
+        long handle = r.getLong(8);
+        assertThat(answered.add(handle)).as("handle %d answered once", handle).isTrue();
+        if (handle != 1000) {
+          ByteBuffer got = ByteBuffer.allocate(512);
+          Streams.readFully(ch, got, "read data");
+          int at = (int) (handle % 16) * 512;
+          assertThat(got.array())
+              .as("READ %d", handle)
+              .isEqualTo(java.util.Arrays.copyOfRange(before, at, at + 512));
+        }
+      }
+      assertThat(answered).hasSize(reads + 1);
+      request(ch, CMD_READ, 8192, data.length);
+      assertThat(simpleError(ch)).isZero();
+      ByteBuffer all = ByteBuffer.allocate(data.length);
+      Streams.readFully(ch, all, "read back");
+      assertThat(all.array()).as("the WRITE's payload, whole").isEqualTo(data);
+    }
+  }
+
+  @Test
+  void aBurstOfRequestsInOneWriteIsAnsweredInFull() throws IOException {
+    burstIsAnsweredInFull(false);
+  }
+
+  @Test
+  void requestsArrivingAFewBytesAtATimeAreAnsweredInFull() throws IOException {
+    burstIsAnsweredInFull(true);
   }
 
   @Test
