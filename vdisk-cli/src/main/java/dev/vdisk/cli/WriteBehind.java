@@ -9,15 +9,24 @@ import dev.vdisk.backend.FileDisk;
  * chunk's writeback starts as soon as it is written, and once {@link #WINDOWS} chunks are behind,
  * the oldest is waited for and dropped from the cache (nbdcopy's scheme for file destinations).
  *
- * <p>Why: left alone, the kernel keeps the whole image as dirty pages, and a new page for every
- * byte of a new image costs more than the copy into it. On this project's 2-core VMs a 1 GiB copy
- * from nbdkit spent 2.0-2.7 s of system time, most of it in {@code copy_folio_from_iter_atomic}
- * filling fresh page-cache pages; into pages already cached the same copy took 0.7 s. Recycling a
- * few megabytes of pages brought it to 0.9-1.0 s, and the page cache is left as it was.
+ * <p>Why: left alone, the kernel keeps the whole image as dirty pages, so a large copy fills the
+ * page cache (evicting everything else) and is then throttled to the disk's pace anyway, in a
+ * burst. It also decides what a fresh page costs: on this project's 2-core VMs, whose memory the
+ * host backs on first touch, a 1 GiB copy from nbdkit into a new file spent 2.0-2.7 s of system
+ * time, most of it in {@code copy_folio_from_iter_atomic} filling never-used pages; recycling a few
+ * megabytes of pages brought that to 0.9-1.0 s, and the copy's median over five alternating runs
+ * from 2.30 s to 1.66 s (with 1 MiB requests).
  *
- * <p>The calls run on the writing thread. Moving them to a thread of their own (ext4 allocates the
- * delayed blocks inside {@code sync_file_range}) measured no faster on 2 cores: 1.54-2.06 s against
- * 1.60-2.05 s over six alternating runs.
+ * <p>The price, where memory is already backed (the same VM after an hour of copies): a copy that
+ * is not flushed at the end took 1.4-2.1 s against 1.1-1.5 s without write-behind (ext4 allocates
+ * the delayed blocks inside {@code sync_file_range}, on the writing thread), while the default
+ * flushed copy came out even (2.4-2.9 s against 2.5-3.2 s: the writeback is done by the time of the
+ * flush). Kept, as nbdcopy keeps it: bounded dirty memory and an untouched page cache are worth
+ * more to a machine running VMs than a faster unflushed copy.
+ *
+ * <p>Tried and not kept (no faster on 2 cores): the calls on a thread of their own (1.54-2.06 s
+ * against 1.60-2.05 s over six alternating runs; later 1.58-1.77 s against 1.43-2.08 s), and 2 MiB
+ * windows with 256 KiB requests instead of one window per 1 MiB request (1.47-2.23 s).
  *
  * <p>Not thread-safe: the copy calls it under its write lock.
  */
