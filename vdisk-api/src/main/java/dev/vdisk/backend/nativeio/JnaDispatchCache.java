@@ -8,11 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.Optional;
+import java.util.zip.CRC32;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,10 +26,12 @@ import org.slf4j.LoggerFactory;
  * ext4_evict_inode -> blkdev_issue_discard} in the exiting thread's kernel stack, after the JVM's
  * last log line). A copy kept under the user's cache directory is written once and never unlinked.
  *
- * <p>The copy is named by the SHA-256 of the library's bytes and checked against them on every use,
- * so a different JNA version gets its own file and a damaged or replaced file is rewritten. Call
- * {@link #install()} before anything touches JNA's {@code Native} class (it reads the setting once,
- * when it loads the library).
+ * <p>The copy is named by the library's size and CRC-32 and compared byte for byte with the bundled
+ * one on every use, so a different JNA version gets its own file and a damaged or replaced file is
+ * rewritten. (CRC-32, not SHA-256: the JVM computes it natively, where a SHA-256 of the 134 KB ran
+ * in the interpreter and cost every start ~0.1 s of CPU; the name only has to tell versions apart,
+ * the byte comparison does the checking.) Call {@link #install()} before anything touches JNA's
+ * {@code Native} class (it reads the setting once, when it loads the library).
  */
 public final class JnaDispatchCache {
   private static final Logger LOG = LoggerFactory.getLogger(JnaDispatchCache.class);
@@ -68,15 +68,17 @@ public final class JnaDispatchCache {
   }
 
   /**
-   * Makes sure {@code root/<sha256>/libjnidispatch.so} holds this JNA's library and returns that
-   * directory; empty when the jar has no library for this platform. Does not set the property.
+   * Makes sure {@code root/<size>-<crc32>/libjnidispatch.so} holds this JNA's library and returns
+   * that directory; empty when the jar has no library for this platform. Does not set the property.
    */
   static Optional<Path> install(Path root) throws IOException {
     byte[] library = bundledLibrary();
     if (library == null) {
       return Optional.empty();
     }
-    String name = HexFormat.of().formatHex(sha256(library), 0, 16);
+    CRC32 crc = new CRC32();
+    crc.update(library);
+    String name = library.length + "-" + Long.toHexString(crc.getValue());
     Path dir = root.resolve(name);
     Path file = dir.resolve(LIBRARY);
     if (Files.isRegularFile(file) && Arrays.equals(library, Files.readAllBytes(file))) {
@@ -117,14 +119,6 @@ public final class JnaDispatchCache {
     String resource = "/com/sun/jna/" + Platform.RESOURCE_PREFIX + "/" + LIBRARY;
     try (InputStream in = Platform.class.getResourceAsStream(resource)) {
       return in == null ? null : in.readAllBytes();
-    }
-  }
-
-  private static byte[] sha256(byte[] bytes) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(bytes);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java platform has SHA-256", e);
     }
   }
 }

@@ -33,7 +33,7 @@ class JnaDispatchCacheTest {
 
     assertThat(dir).isPresent();
     assertThat(dir.get().getParent()).isEqualTo(root);
-    assertThat(dir.get().getFileName().toString()).matches("[0-9a-f]{32}");
+    assertThat(dir.get().getFileName().toString()).matches("[0-9]+-[0-9a-f]{1,8}");
     Path lib = dir.get().resolve(System.mapLibraryName("jnidispatch"));
     assertThat(Files.readAllBytes(lib)).isEqualTo(bundled());
     try (var left = Files.list(dir.get())) {
